@@ -7,10 +7,10 @@ export type JsonObject = { [key: string]: Json };
 export const HANDOFF_STATUSES = ['pending', 'in_progress', 'completed', 'failed'] as const;
 export type HandoffStatus = (typeof HANDOFF_STATUSES)[number];
 
-export interface ErrorInfo {
+export type ErrorInfo = {
   code: string;
   message: string;
-}
+};
 
 /** The seed's handoff record plus what durability and auditing need. */
 export interface Handoff {
@@ -173,8 +173,6 @@ export const EVENT_TYPES = [
   'run.started',
   'run.completed',
   'run.failed',
-  'run.phase_failed',
-  'run.timed_out',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

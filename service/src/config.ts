@@ -1,0 +1,125 @@
+// Configuration: read from the environment once, validated, frozen. Nothing else in
+// the service reads process.env.
+
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+const TokenEntry = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+  token: z.string().min(16, 'tokens must be at least 16 characters'),
+  role: z.enum(['admin', 'contractor']).default('contractor'),
+});
+export type TokenEntry = z.infer<typeof TokenEntry>;
+
+const Env = z.object({
+  CORTEX_HOST: z.string().default('127.0.0.1'),
+  CORTEX_PORT: z.coerce.number().int().min(0).max(65535).default(7300),
+  CORTEX_DATABASE: z.string().min(1).default('.data/cortex.sqlite'),
+  CORTEX_DATABASE_URL: z.string().optional(),
+  CORTEX_ADMIN_TOKEN: z.string().min(16, 'CORTEX_ADMIN_TOKEN must be at least 16 characters').optional(),
+  CORTEX_CONTRACTOR_TOKENS: z.string().optional(),
+  CORTEX_TOKENS_FILE: z.string().optional(),
+  CORTEX_TLS_CERT: z.string().optional(),
+  CORTEX_TLS_KEY: z.string().optional(),
+  CORTEX_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb'),
+  CORTEX_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CORTEX_SWEEP_INTERVAL_MS: positiveInt.default(1000),
+  CORTEX_RELAY_INTERVAL_MS: positiveInt.default(500),
+  CORTEX_DELIVERY_TIMEOUT_MS: positiveInt.default(10_000),
+  CORTEX_DELIVERY_CONCURRENCY: positiveInt.default(16),
+  CORTEX_TIMER_BATCH: positiveInt.default(500),
+  CORTEX_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  databasePath: string;
+  databaseUrl: string | null;
+  /** Admin token when given; main.ts makes one (kept in a 0600 file) when not. */
+  adminToken: string | null;
+  tokens: readonly TokenEntry[];
+  tls: { cert: string; key: string } | null;
+  bodyLimit: string;
+  logLevel: string;
+  sweepIntervalMs: number;
+  relayIntervalMs: number;
+  deliveryTimeoutMs: number;
+  deliveryConcurrency: number;
+  timerBatch: number;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {}
+
+/** `name=token,name=token` (contractor tokens). */
+function parseTokenList(list: string): TokenEntry[] {
+  return list
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair, index) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`CORTEX_CONTRACTOR_TOKENS entry ${index + 1} is not name=token`);
+      return { name: pair.slice(0, eq), token: pair.slice(eq + 1), role: 'contractor' };
+    });
+}
+
+function describe(issues: z.core.$ZodIssue[], prefix: string): string {
+  return issues.map((issue) => `${prefix}${issue.path.join('.')}: ${issue.message}`).join('; ');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${describe(parsed.error.issues, '')}`);
+  const e = parsed.data;
+
+  const raw: unknown[] = [];
+  if (e.CORTEX_CONTRACTOR_TOKENS) raw.push(...parseTokenList(e.CORTEX_CONTRACTOR_TOKENS));
+  if (e.CORTEX_TOKENS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(e.CORTEX_TOKENS_FILE, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`CORTEX_TOKENS_FILE cannot be read: ${(error as Error).message}`);
+    }
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch {
+      throw new ConfigError('CORTEX_TOKENS_FILE is not valid JSON (expected [{"name","token","role"}])');
+    }
+    if (!Array.isArray(list)) throw new ConfigError('CORTEX_TOKENS_FILE must hold a JSON array');
+    raw.push(...list);
+  }
+  const tokens = z.array(TokenEntry).safeParse(raw);
+  if (!tokens.success) throw new ConfigError(`invalid tokens: ${describe(tokens.error.issues, 'tokens.')}`);
+  const names = new Set<string>();
+  for (const entry of tokens.data) {
+    if (names.has(entry.name)) throw new ConfigError(`token name ${entry.name} is configured twice`);
+    names.add(entry.name);
+  }
+  if ((e.CORTEX_TLS_CERT === undefined) !== (e.CORTEX_TLS_KEY === undefined)) {
+    throw new ConfigError('CORTEX_TLS_CERT and CORTEX_TLS_KEY go together');
+  }
+  const tls = e.CORTEX_TLS_CERT && e.CORTEX_TLS_KEY ? { cert: e.CORTEX_TLS_CERT, key: e.CORTEX_TLS_KEY } : null;
+  return Object.freeze({
+    host: e.CORTEX_HOST,
+    port: e.CORTEX_PORT,
+    databasePath: e.CORTEX_DATABASE,
+    databaseUrl: e.CORTEX_DATABASE_URL ?? null,
+    adminToken: e.CORTEX_ADMIN_TOKEN ?? null,
+    tokens: Object.freeze(tokens.data),
+    tls,
+    bodyLimit: e.CORTEX_BODY_LIMIT,
+    logLevel: e.CORTEX_LOG_LEVEL,
+    sweepIntervalMs: e.CORTEX_SWEEP_INTERVAL_MS,
+    relayIntervalMs: e.CORTEX_RELAY_INTERVAL_MS,
+    deliveryTimeoutMs: e.CORTEX_DELIVERY_TIMEOUT_MS,
+    deliveryConcurrency: e.CORTEX_DELIVERY_CONCURRENCY,
+    timerBatch: e.CORTEX_TIMER_BATCH,
+    shutdownGraceMs: e.CORTEX_SHUTDOWN_GRACE_MS,
+  });
+}

@@ -1,0 +1,119 @@
+// A route is declared once, with zod schemas for its params, query and body; the same
+// declaration mounts it on express and describes it in the OpenAPI document.
+
+import { createHash } from 'node:crypto';
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { CortexError, invalid, type ErrorDetail } from '../domain/errors.ts';
+import type { IdempotencyRequest } from '../domain/commit.ts';
+import type { Principal } from '../domain/principal.ts';
+
+export type Method = 'get' | 'post' | 'put' | 'delete';
+
+export interface HandlerContext<P, Q, B> {
+  principal: Principal;
+  params: P;
+  query: Q;
+  body: B;
+  idempotency: IdempotencyRequest | undefined;
+  ifMatch: number | undefined;
+  req: Request;
+  res: Response;
+}
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
+  method: Method;
+  /** Express path syntax, e.g. /v1/handoffs/:id. */
+  path: string;
+  tag: string;
+  summary: string;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Accepts an Idempotency-Key header. */
+  idempotent?: boolean;
+  /** Accepts an If-Match header (the record's version). */
+  conditional?: boolean;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  handler: (context: HandlerContext<P, Q, B>) => Promise<Reply>;
+}
+
+export const defineRoute = <P, Q, B>(spec: RouteSpec<P, Q, B>): RouteSpec => spec as unknown as RouteSpec;
+
+/** zod issues → the error details of DESIGN.md: where, and what is wrong. */
+export function zodDetails(error: z.ZodError, location: string): ErrorDetail[] {
+  return error.issues.map((issue) => {
+    const path = [location, ...issue.path.map(String)].join('.');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
+    return { path, message };
+  });
+}
+
+function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, location: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const details = zodDetails(result.error, location);
+    throw invalid(`invalid ${location}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
+  }
+  return result.data;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyOf(req: Request, body: unknown): IdempotencyRequest | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw invalid('invalid Idempotency-Key header', [
+      { path: 'header.Idempotency-Key', message: 'must be 1-255 visible ASCII characters' },
+    ]);
+  }
+  const fingerprint = createHash('sha256').update(`${req.method} ${req.path}\n${JSON.stringify(body ?? null)}`).digest('hex');
+  return { key, fingerprint };
+}
+
+function ifMatchOf(req: Request): number | undefined {
+  const header = req.get('if-match');
+  if (header === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (!match) {
+    throw invalid('invalid If-Match header', [{ path: 'header.If-Match', message: 'must be a version, e.g. "3"' }]);
+  }
+  return Number(match[1]);
+}
+
+export function mount(router: Router, spec: RouteSpec): void {
+  router[spec.method](spec.path, async (req: Request, res: Response) => {
+    const principal = res.locals.principal as Principal;
+    const hasBody = req.body !== undefined;
+    if (spec.body && !hasBody && Number(req.get('content-length') ?? 0) > 0) {
+      throw new CortexError('invalid', 'unsupported_media_type', 'send the body as application/json', [
+        { path: 'header.Content-Type', message: 'must be application/json' },
+      ]);
+    }
+    const params = parsePart(spec.params, req.params, 'params');
+    const query = parsePart(spec.query, { ...(req.query as object) }, 'query');
+    const body = parsePart(spec.body, hasBody ? req.body : {}, 'body');
+    const reply = await spec.handler({
+      principal,
+      params,
+      query,
+      body,
+      idempotency: spec.idempotent ? idempotencyOf(req, body) : undefined,
+      ifMatch: spec.conditional ? ifMatchOf(req) : undefined,
+      req,
+      res,
+    });
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
+    if (reply.body === undefined) res.status(reply.status).end();
+    else res.status(reply.status).json(reply.body);
+  });
+}

@@ -1,0 +1,103 @@
+// /v1/subscriptions: callback URLs for events, delivered signed per Standard Webhooks.
+
+import { randomUUID } from 'node:crypto';
+import { defineRoute, type RouteSpec } from '../route.ts';
+import { CreateSubscriptionBody, ErrorView, SubscriptionIdParams, SubscriptionView } from '../schemas.ts';
+import { forbidden, notFound } from '../../domain/errors.ts';
+import { isAdmin, type Clock, type Principal } from '../../domain/principal.ts';
+import { generateWebhookSecret } from '../../domain/webhook-signature.ts';
+import type { Subscription, SubscriptionFilter } from '../../domain/types.ts';
+import type { Store } from '../../store/store.ts';
+
+function view(subscription: Subscription, withSecret: boolean) {
+  return {
+    subscription_id: subscription.subscription_id,
+    owner: subscription.owner,
+    url: subscription.url,
+    events: subscription.events,
+    filter: subscription.filter,
+    description: subscription.description,
+    created_at: new Date(subscription.created_at).toISOString(),
+    ...(withSecret ? { secret: subscription.secret } : {}),
+  };
+}
+
+/** A contractor may only listen to handoffs it is a party to; run events are open to all. */
+function authorize(principal: Principal, events: string[], filter: SubscriptionFilter): void {
+  if (isAdmin(principal)) return;
+  const handoffEvents = events.some((event) => event.startsWith('handoff.'));
+  if (handoffEvents && filter.to_contractor !== principal.name && filter.from_contractor !== principal.name) {
+    throw forbidden(`contractor ${principal.name} may only subscribe to handoff events with filter.to_contractor or filter.from_contractor set to itself`);
+  }
+}
+
+async function owned(store: Store, principal: Principal, id: string): Promise<Subscription> {
+  const subscription = await store.getSubscription(id);
+  if (!subscription || (!isAdmin(principal) && subscription.owner !== principal.name)) throw notFound('subscription', id);
+  return subscription;
+}
+
+export function subscriptionRoutes(store: Store, clock: Clock): RouteSpec[] {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/subscriptions',
+      tag: 'subscriptions',
+      summary: 'Subscribe a URL to events; the answer carries the signing secret (only this once)',
+      body: CreateSubscriptionBody,
+      responses: {
+        201: { description: 'created', schema: SubscriptionView },
+        400: { description: 'invalid request', schema: ErrorView },
+        403: { description: 'a contractor subscribing to handoffs it is no party to', schema: ErrorView },
+      },
+      handler: async ({ principal, body }) => {
+        authorize(principal, body.events, body.filter);
+        const subscription: Subscription = {
+          subscription_id: `sub_${randomUUID().replaceAll('-', '')}`,
+          owner: principal.name,
+          url: body.url,
+          events: body.events,
+          filter: body.filter,
+          secret: generateWebhookSecret(),
+          description: body.description ?? null,
+          created_at: clock.now(),
+        };
+        await store.createSubscription(subscription);
+        return { status: 201, body: view(subscription, true) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/subscriptions',
+      tag: 'subscriptions',
+      summary: 'List subscriptions (a contractor sees its own)',
+      responses: { 200: { description: 'the list' } },
+      handler: async ({ principal }) => {
+        const items = await store.listSubscriptions(isAdmin(principal) ? undefined : principal.name);
+        return { status: 200, body: { items: items.map((item) => view(item, false)) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/subscriptions/:id',
+      tag: 'subscriptions',
+      summary: 'Get a subscription (without its secret)',
+      params: SubscriptionIdParams,
+      responses: { 200: { description: 'the subscription', schema: SubscriptionView }, 404: { description: 'none', schema: ErrorView } },
+      handler: async ({ principal, params }) => ({ status: 200, body: view(await owned(store, principal, params.id), false) }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/v1/subscriptions/:id',
+      tag: 'subscriptions',
+      summary: 'Delete a subscription and its undelivered messages',
+      params: SubscriptionIdParams,
+      responses: { 204: { description: 'deleted' }, 404: { description: 'none', schema: ErrorView } },
+      handler: async ({ principal, params }) => {
+        await owned(store, principal, params.id);
+        await store.deleteSubscription(params.id);
+        return { status: 204 };
+      },
+    }),
+  ];
+}

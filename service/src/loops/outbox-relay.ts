@@ -1,0 +1,78 @@
+// Delivers outbox messages to subscribers: at least once, signed, retried with backoff
+// and jitter, given up after MAX_DELIVERY_ATTEMPTS or when the receiver answers 410.
+
+import http from 'node:http';
+import https from 'node:https';
+import { deliverMessage, retryDelayMs, MAX_DELIVERY_ATTEMPTS, type DeliveryResult } from './deliver.ts';
+import type { Clock } from '../domain/principal.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import type { OutboxMessage } from '../domain/types.ts';
+
+export interface RelayDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  timeoutMs: number;
+  concurrency: number;
+  onDelivery?: (outcome: 'delivered' | 'retry' | 'dead' | 'gone') => void;
+  maxAttempts?: number;
+}
+
+export function createOutboxRelay(deps: RelayDeps): { tick: () => Promise<number | void>; close: () => void } {
+  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: deps.concurrency });
+  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: deps.concurrency });
+  const maxAttempts = deps.maxAttempts ?? MAX_DELIVERY_ATTEMPTS;
+
+  async function settle(message: OutboxMessage, result: DeliveryResult): Promise<void> {
+    const attempts = message.attempts + 1;
+    const now = deps.clock.now();
+    const log = { message_id: message.message_id, subscription_id: message.subscription_id, event: message.event_type, attempts, status: result.status };
+    if (result.outcome === 'delivered') {
+      await deps.store.markDelivered(message.message_id, attempts, now);
+      deps.onDelivery?.('delivered');
+      return;
+    }
+    if (result.outcome === 'gone' || attempts >= maxAttempts) {
+      await deps.store.markDead(message.message_id, attempts, result.error ?? `HTTP ${result.status}`, now);
+      deps.onDelivery?.(result.outcome === 'gone' ? 'gone' : 'dead');
+      deps.logger.warn({ ...log, error: result.error }, result.outcome === 'gone' ? 'subscriber answered 410: delivery stopped' : 'delivery given up');
+      return;
+    }
+    await deps.store.scheduleRetry(message.message_id, attempts, now + retryDelayMs(attempts, result), result.error ?? `HTTP ${result.status}`);
+    deps.onDelivery?.('retry');
+    deps.logger.info({ ...log, error: result.error }, 'delivery failed; retry scheduled');
+  }
+
+  async function tick(): Promise<number | void> {
+    const leaseMs = deps.timeoutMs * 3;
+    for (let round = 0; round < 20; round++) {
+      const batch = await deps.store.claimDueOutbox(deps.clock.now(), deps.concurrency * 4, leaseMs);
+      if (batch.length === 0) break;
+      // Bounded parallelism: `concurrency` deliveries at a time.
+      let next = 0;
+      const worker = async () => {
+        while (next < batch.length) {
+          const message = batch[next++]!;
+          const result = await deliverMessage(message, {
+            timeoutMs: deps.timeoutMs,
+            nowSeconds: Math.floor(deps.clock.now() / 1000),
+            httpAgent,
+            httpsAgent,
+          });
+          await settle(message, result);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(deps.concurrency, batch.length) }, worker));
+      if (batch.length < deps.concurrency * 4) break;
+    }
+  }
+
+  return {
+    tick,
+    close: () => {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}

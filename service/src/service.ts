@@ -1,0 +1,160 @@
+// Composition: config → store → domain → loops → HTTP server, and the orderly stop.
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { systemClock, type Clock } from './domain/principal.ts';
+import { HandoffService } from './domain/handoffs.ts';
+import { RunService } from './domain/runs.ts';
+import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+import { Loop } from './loops/supervisor.ts';
+import { createTimeoutSweep } from './loops/timeout-sweeper.ts';
+import { createOutboxRelay } from './loops/outbox-relay.ts';
+import { TokenAuthenticator } from './http/auth.ts';
+import { createTelemetry } from './http/prometheus.ts';
+import { createApp } from './http/app.ts';
+
+export const SERVICE_VERSION = '0.1.0';
+
+export interface RunningService {
+  url: string;
+  port: number;
+  store: Store;
+  logger: Logger;
+  /** Runs the loops once now (tests). */
+  sweepNow(): Promise<void>;
+  relayNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  logger?: Logger;
+  clock?: Clock;
+  store?: Store;
+}
+
+/** The admin token: configured, or made once and kept beside the database (mode 0600). */
+function adminToken(config: Config, logger: Logger): string {
+  if (config.adminToken) return config.adminToken;
+  const file = join(dirname(config.databasePath), 'admin-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  logger.warn({ file }, 'no CORTEX_ADMIN_TOKEN configured: generated an admin token and wrote it to this file');
+  return token;
+}
+
+async function openStore(config: Config): Promise<Store> {
+  if (config.databaseUrl) {
+    throw new Error('CORTEX_DATABASE_URL (PostgreSQL) is not supported by this build yet; unset it to use SQLite');
+  }
+  if (config.databasePath !== ':memory:') mkdirSync(dirname(config.databasePath), { recursive: true });
+  return SqliteStore.open(config.databasePath);
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? (await openStore(config));
+  await store.migrate();
+
+  const telemetry = createTelemetry();
+  const handoffs = new HandoffService(store, clock, telemetry.observer);
+  const runs = new RunService(store, clock, telemetry.observer);
+  const authenticator = new TokenAuthenticator([
+    { name: 'admin', token: adminToken(config, logger), role: 'admin' },
+    ...config.tokens,
+  ]);
+
+  const sweeper = new Loop({
+    name: 'timeout-sweeper',
+    intervalMs: config.sweepIntervalMs,
+    logger,
+    tick: createTimeoutSweep({ store, handoffs, runs, clock, logger, batchSize: config.timerBatch }),
+  });
+  const relay = createOutboxRelay({
+    store,
+    clock,
+    logger,
+    timeoutMs: config.deliveryTimeoutMs,
+    concurrency: config.deliveryConcurrency,
+    onDelivery: (outcome) => telemetry.delivery(outcome),
+  });
+  const relayLoop = new Loop({ name: 'outbox-relay', intervalMs: config.relayIntervalMs, logger, tick: relay.tick });
+
+  // A change that arms a timer or writes an outbox row wakes the loops, so deadlines fire
+  // on time and callbacks leave at once rather than at the next poll.
+  const wakingStore: Store = Object.create(store) as Store;
+  wakingStore.apply = async (mutation) => {
+    await store.apply(mutation);
+    for (const timer of mutation.timersToSet ?? []) sweeper.wake(timer.due_at);
+    if (mutation.outgoing?.length) relayLoop.wake();
+  };
+  // The domain services must see the waking store.
+  const wakingHandoffs = new HandoffService(wakingStore, clock, telemetry.observer);
+  const wakingRuns = new RunService(wakingStore, clock, telemetry.observer);
+  void handoffs;
+  void runs;
+
+  let accepting = false;
+  const app = createApp({
+    store: wakingStore,
+    clock,
+    logger,
+    telemetry,
+    handoffs: wakingHandoffs,
+    runs: wakingRuns,
+    authenticator,
+    bodyLimit: config.bodyLimit,
+    version: SERVICE_VERSION,
+    isAccepting: () => accepting,
+  });
+  const server: Server = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, app)
+    : createHttpServer(app);
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  sweeper.start();
+  relayLoop.start();
+  accepting = true;
+  logger.info({ url, store: store.kind }, 'cortex service listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      accepting = false;
+      logger.info('stopping: no new connections; finishing requests in flight and the loops\' ticks');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      grace.unref();
+      await closed;
+      clearTimeout(grace);
+      await Promise.all([sweeper.stop(), relayLoop.stop()]);
+      relay.close();
+      await store.close();
+      logger.info('stopped');
+    })());
+
+  return {
+    url,
+    port,
+    store,
+    logger,
+    sweepNow: () => sweeper.runOnce(),
+    relayNow: () => relayLoop.runOnce(),
+    stop,
+  };
+}
