@@ -29,6 +29,7 @@ const Env = z.object({
   CORTEX_RELAY_INTERVAL_MS: positiveInt.default(500),
   CORTEX_DELIVERY_TIMEOUT_MS: positiveInt.default(10_000),
   CORTEX_DELIVERY_CONCURRENCY: positiveInt.default(16),
+  CORTEX_DELIVERY_BACKOFF_MS: positiveInt.default(1000),
   CORTEX_TIMER_BATCH: positiveInt.default(500),
   CORTEX_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
 });
@@ -48,6 +49,8 @@ export interface Config {
   relayIntervalMs: number;
   deliveryTimeoutMs: number;
   deliveryConcurrency: number;
+  /** Callback retry backoff base: the first retry waits up to this long, doubling per attempt. */
+  deliveryBackoffMs: number;
   timerBatch: number;
   shutdownGraceMs: number;
 }
@@ -119,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     relayIntervalMs: e.CORTEX_RELAY_INTERVAL_MS,
     deliveryTimeoutMs: e.CORTEX_DELIVERY_TIMEOUT_MS,
     deliveryConcurrency: e.CORTEX_DELIVERY_CONCURRENCY,
+    deliveryBackoffMs: e.CORTEX_DELIVERY_BACKOFF_MS,
     timerBatch: e.CORTEX_TIMER_BATCH,
     shutdownGraceMs: e.CORTEX_SHUTDOWN_GRACE_MS,
   });

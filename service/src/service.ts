@@ -85,6 +85,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger,
     timeoutMs: config.deliveryTimeoutMs,
     concurrency: config.deliveryConcurrency,
+    backoffBaseMs: config.deliveryBackoffMs,
     onDelivery: (outcome) => telemetry.delivery(outcome),
   });
   const relayLoop = new Loop({ name: 'outbox-relay', intervalMs: config.relayIntervalMs, logger, tick: relay.tick });

@@ -172,6 +172,11 @@ export function nextAttemptDelayMs(
 }
 
 /** The wait before the next attempt: the backoff, or the receiver's Retry-After when that is longer. */
-export function retryDelayMs(attempts: number, result: DeliveryResult, random: () => number = Math.random): number {
-  return Math.max(result.retryAfterMs ?? 0, nextAttemptDelayMs(attempts, random));
+export function retryDelayMs(
+  attempts: number,
+  result: DeliveryResult,
+  random: () => number = Math.random,
+  baseMs = 1000,
+): number {
+  return Math.max(result.retryAfterMs ?? 0, nextAttemptDelayMs(attempts, random, baseMs));
 }

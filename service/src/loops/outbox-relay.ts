@@ -17,6 +17,8 @@ export interface RelayDeps {
   concurrency: number;
   onDelivery?: (outcome: 'delivered' | 'retry' | 'dead' | 'gone') => void;
   maxAttempts?: number;
+  /** Backoff base (ms) before the first retry; doubles per attempt. Default 1000. */
+  backoffBaseMs?: number;
 }
 
 export function createOutboxRelay(deps: RelayDeps): { tick: () => Promise<number | void>; close: () => void } {
@@ -39,7 +41,7 @@ export function createOutboxRelay(deps: RelayDeps): { tick: () => Promise<number
       deps.logger.warn({ ...log, error: result.error }, result.outcome === 'gone' ? 'subscriber answered 410: delivery stopped' : 'delivery given up');
       return;
     }
-    await deps.store.scheduleRetry(message.message_id, attempts, now + retryDelayMs(attempts, result), result.error ?? `HTTP ${result.status}`);
+    await deps.store.scheduleRetry(message.message_id, attempts, now + retryDelayMs(attempts, result, Math.random, deps.backoffBaseMs), result.error ?? `HTTP ${result.status}`);
     deps.onDelivery?.('retry');
     deps.logger.info({ ...log, error: result.error }, 'delivery failed; retry scheduled');
   }
