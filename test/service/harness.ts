@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../service/src/config.ts';
 import { createLogger } from '../../service/src/log.ts';
 import { startService, type RunningService } from '../../service/src/service.ts';
+import type { Clock } from '../../service/src/domain/principal.ts';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0001';
 export const TOKENS = {
@@ -84,8 +85,13 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
+export interface TestServiceOptions {
+  /** The service's clock (default: the system clock); kept across restart(). */
+  clock?: Clock;
+}
+
 /** Starts the service in this process on port 0 with a fresh SQLite file. */
-export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, options: TestServiceOptions = {}): Promise<TestService> {
   const dir = tempDir();
   const databasePath = join(dir.path, 'cortex.sqlite');
   const logs: string[] = [];
@@ -107,7 +113,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
       ...env,
       ...extra,
     });
-    return startService(config, { logger: createLogger(config.logLevel, sink) });
+    return startService(config, { logger: createLogger(config.logLevel, sink), ...(options.clock ? { clock: options.clock } : {}) });
   };
   let service = await boot({});
   const handle: TestService = {
