@@ -92,12 +92,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
   // A change that arms a timer or writes an outbox row wakes the loops, so deadlines fire
   // on time and callbacks leave at once rather than at the next poll.
-  const wakingStore: Store = Object.create(store) as Store;
-  wakingStore.apply = async (mutation) => {
+  // Every other method runs on the store itself (bound to it): with a prototype-derived
+  // object, a method that writes `this` state (the store's subscription cache) would write
+  // it on the wrapper while `apply` kept reading the store's own, stale copy.
+  const wakingApply: Store['apply'] = async (mutation) => {
     await store.apply(mutation);
     for (const timer of mutation.timersToSet ?? []) sweeper.wake(timer.due_at);
     if (mutation.outgoing?.length) relayLoop.wake();
   };
+  const wakingStore: Store = new Proxy(store, {
+    get(target, property) {
+      if (property === 'apply') return wakingApply;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   // The domain services must see the waking store.
   const wakingHandoffs = new HandoffService(wakingStore, clock, telemetry.observer);
   const wakingRuns = new RunService(wakingStore, clock, telemetry.observer);
