@@ -41,10 +41,11 @@ export function newRun(
 }
 
 /**
- * The rollback plan of a failed run: every phase that started (completed, failed or
- * still in progress when the run failed) is undone. The definition's
- * rollback_procedure fixes the order of the phases it names; started phases it does
- * not name come after them, the latest started first (Saga-style reverse order).
+ * The rollback plan of a failed run: the phases that started (completed, failed or
+ * still in progress when the run failed) are undone. With a rollback_procedure, only
+ * the started phases it names are undone, in its order: a phase it leaves out is never
+ * undone (templates/definitions/README.md; e.g. incident containment). Without one,
+ * every started phase is undone, the latest started first (Saga-style reverse order).
  */
 export function rollbackPlan(definition: WorkflowDefinition, run: Run): RollbackPlan {
   const started = run.phases.filter((phase) => phase.started_at !== null);
@@ -54,10 +55,11 @@ export function rollbackPlan(definition: WorkflowDefinition, run: Run): Rollback
     const phaseId = resolveRollbackEntry(definition, entry);
     if (phaseId && startedIds.has(phaseId) && !ordered.includes(phaseId)) ordered.push(phaseId);
   }
-  const rest = started
-    .filter((phase) => !ordered.includes(phase.phase_id))
-    .sort((a, b) => (b.started_at ?? 0) - (a.started_at ?? 0) || run.phases.indexOf(b) - run.phases.indexOf(a))
-    .map((phase) => phase.phase_id);
+  const rest = definition.rollback_procedure
+    ? []
+    : started
+        .sort((a, b) => (b.started_at ?? 0) - (a.started_at ?? 0) || run.phases.indexOf(b) - run.phases.indexOf(a))
+        .map((phase) => phase.phase_id);
   const steps = [...ordered, ...rest].map((phaseId): RollbackStep => {
     const phase = definition.phases.find((candidate) => candidate.phase_id === phaseId);
     return {
