@@ -48,13 +48,16 @@ export const defineRoute = <P, Q, B>(spec: RouteSpec<P, Q, B>): RouteSpec => spe
 
 /** zod issues → the error details of DESIGN.md: where, and what is wrong. */
 export function zodDetails(error: z.ZodError, location: string): ErrorDetail[] {
-  return error.issues.map((issue) => {
-    const path = [location, ...issue.path.map(String)].join('.');
-    let message = issue.message;
-    if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
-    return { path, message };
+  return error.issues.flatMap((issue) => {
+    const at = [location, ...issue.path.map(String)];
+    // One detail per unknown field, its path naming the field (body.x, query.x).
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...at, key].join('.'), message: 'unknown field' }));
+    return [{ path: at.join('.'), message: issue.message }];
   });
 }
+
+/** A route without a query schema takes no query parameters: an unknown one is a 400. */
+const NoQuery = z.strictObject({});
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, location: string): T {
   if (!schema) return undefined as T;
@@ -83,24 +86,27 @@ function idempotencyOf(req: Request, body: unknown): IdempotencyRequest | undefi
 function ifMatchOf(req: Request): number | undefined {
   const header = req.get('if-match');
   if (header === undefined) return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  // A bare version (2) or an entity tag ("2", W/"2"); an unbalanced quote is malformed.
+  const match = /^\s*(?:(?:W\/)?"(\d{1,15})"|(\d{1,15}))\s*$/.exec(header);
   if (!match) {
     throw invalid('invalid If-Match header', [{ path: 'header.If-Match', message: 'must be a version, e.g. "3"' }]);
   }
-  return Number(match[1]);
+  return Number(match[1] ?? match[2]);
 }
 
 export function mount(router: Router, spec: RouteSpec): void {
   router[spec.method](spec.path, async (req: Request, res: Response) => {
     const principal = res.locals.principal as Principal;
     const hasBody = req.body !== undefined;
-    if (spec.body && !hasBody && Number(req.get('content-length') ?? 0) > 0) {
+    // A body the JSON parser skipped (another content type), with a length or chunked.
+    const sentBody = req.get('transfer-encoding') !== undefined || Number(req.get('content-length') ?? 0) > 0;
+    if (spec.body && !hasBody && sentBody) {
       throw new CortexError('invalid', 'unsupported_media_type', 'send the body as application/json', [
         { path: 'header.Content-Type', message: 'must be application/json' },
       ]);
     }
     const params = parsePart(spec.params, req.params, 'params');
-    const query = parsePart(spec.query, { ...(req.query as object) }, 'query');
+    const query = parsePart(spec.query ?? NoQuery, { ...(req.query as object) }, 'query') as unknown;
     const body = parsePart(spec.body, hasBody ? req.body : {}, 'body');
     const reply = await spec.handler({
       principal,
