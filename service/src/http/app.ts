@@ -33,9 +33,9 @@ export interface AppDeps {
   isAccepting: () => boolean;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'store' | 'clock' | 'handoffs' | 'runs'>): RouteSpec[] {
+export function apiRoutes(deps: Pick<AppDeps, 'store' | 'clock' | 'handoffs' | 'runs'> & Partial<Pick<AppDeps, 'logger'>>): RouteSpec[] {
   return [
-    ...handoffRoutes(deps.handoffs),
+    ...handoffRoutes(deps.handoffs, deps.logger),
     ...runRoutes(deps.runs),
     ...definitionRoutes(deps.store, deps.clock),
     ...subscriptionRoutes(deps.store, deps.clock),

@@ -19,6 +19,8 @@ import {
 import { handoffPayload, type HandoffService } from '../../domain/handoffs.ts';
 import type { Outcome } from '../../domain/commit.ts';
 import type { Handoff, HistoryEvent } from '../../domain/types.ts';
+import type { Principal } from '../../domain/principal.ts';
+import type { Logger } from '../../log.ts';
 
 export function handoffReply(outcome: Outcome<Handoff>): Reply {
   return {
@@ -45,7 +47,15 @@ const errors = {
   422: { description: 'Idempotency-Key reused with a different request', schema: ErrorView },
 };
 
-export function handoffRoutes(handoffs: HandoffService): RouteSpec[] {
+export function handoffRoutes(handoffs: HandoffService, logger?: Logger): RouteSpec[] {
+  /** Logs the change at debug, handoff data included: the logger masks secret-looking keys. */
+  const changed = (principal: Principal, action: string, outcome: Outcome<Handoff>): Reply => {
+    logger?.debug(
+      { actor: principal.name, action, replayed: outcome.replayed, handoff: handoffPayload(outcome.record) },
+      'handoff changed',
+    );
+    return handoffReply(outcome);
+  };
   const transition = (
     name: string,
     summary: string,
@@ -62,7 +72,7 @@ export function handoffRoutes(handoffs: HandoffService): RouteSpec[] {
       idempotent: true,
       conditional: true,
       responses: { 200: { description: 'the handoff after the transition', schema: HandoffView }, ...errors },
-      handler: async (ctx) => handoffReply(await run(ctx as Parameters<RouteSpec['handler']>[0] & { params: { id: string } })),
+      handler: async (ctx) => changed(ctx.principal, name, await run(ctx as Parameters<RouteSpec['handler']>[0] & { params: { id: string } })),
     });
 
   return [
@@ -74,7 +84,7 @@ export function handoffRoutes(handoffs: HandoffService): RouteSpec[] {
       body: CreateHandoffBody,
       idempotent: true,
       responses: { 201: { description: 'created (or the original, replayed for the same Idempotency-Key)', schema: HandoffView }, ...errors },
-      handler: async ({ principal, body, idempotency }) => handoffReply(await handoffs.create(principal, body, idempotency)),
+      handler: async ({ principal, body, idempotency }) => changed(principal, 'create', await handoffs.create(principal, body, idempotency)),
     }),
     defineRoute({
       method: 'get',
