@@ -299,7 +299,8 @@ export class RunService {
       return { record: next, status: 200, mutation };
     });
     const run = outcome.record;
-    if (!outcome.replayed && run.finished_at !== null && run.updated_at === run.finished_at && !options.stepId) {
+    // Dry runs are not executions: like the workflow stats, the duration histogram leaves them out.
+    if (!outcome.replayed && !run.dry_run && run.finished_at !== null && run.updated_at === run.finished_at && !options.stepId) {
       this.observer.runFinished(run.workflow_id, run.status, run.finished_at - run.created_at);
     }
     return outcome;
