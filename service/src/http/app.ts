@@ -33,6 +33,23 @@ export interface AppDeps {
   isAccepting: () => boolean;
 }
 
+/** Deepest nesting of objects and arrays accepted in a request body. */
+export const MAX_BODY_DEPTH = 64;
+
+/** Whether parsed JSON nests objects/arrays deeper than `max` levels (iterative: no recursion). */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const inner of Object.values(current as Record<string, unknown>)) {
+      if (inner !== null && typeof inner === 'object') stack.push([inner, depth + 1]);
+    }
+  }
+  return false;
+}
+
 export function apiRoutes(deps: Pick<AppDeps, 'store' | 'clock' | 'handoffs' | 'runs'> & Partial<Pick<AppDeps, 'logger'>>): RouteSpec[] {
   return [
     ...handoffRoutes(deps.handoffs, deps.logger),
@@ -93,6 +110,16 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   api.use(express.json({ limit: deps.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use((req: Request, _res: Response, next: NextFunction) => {
+    // Validation, fingerprints and storage walk the body recursively: a deeply nested one
+    // (a few kB of "[[[[…") would exhaust the stack there and end as a 500.
+    if (req.body !== undefined && jsonDepthExceeds(req.body, MAX_BODY_DEPTH)) {
+      throw new CortexError('invalid', 'too_deeply_nested', `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, [
+        { path: 'body', message: `at most ${MAX_BODY_DEPTH} levels of nested objects and arrays` },
+      ]);
+    }
+    next();
+  });
   for (const route of routes) mount(api, route);
   app.use(api);
 
