@@ -49,11 +49,11 @@ export class VersionConflict extends Error {
   }
 }
 
-/** An insert collided with an existing primary key (a handoff or run id given twice). */
+/** An insert collided with an existing primary key (a handoff, run or subscription id given twice). */
 export class DuplicateRecord extends Error {
-  readonly subject: SubjectKind | 'definition';
+  readonly subject: SubjectKind | 'definition' | 'subscription';
   readonly id: string;
-  constructor(subject: SubjectKind | 'definition', id: string) {
+  constructor(subject: SubjectKind | 'definition' | 'subscription', id: string) {
     super(`${subject} ${id} already exists`);
     this.subject = subject;
     this.id = id;

@@ -1,0 +1,106 @@
+// Newest-first keyset pages of handoffs and runs. The SQL depends on which filters are
+// given, so each shape is prepared on first use and kept. Every shape walks an index that
+// ends in (created_at, id) and reads at most limit+1 rows (the extra one only tells
+// whether there is a next page).
+
+import type Database from 'better-sqlite3';
+import type { Handoff, Run } from '../../domain/types.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import type { HandoffQuery, Page, RunQuery } from '../store.ts';
+import { parseBody } from './rows.ts';
+
+interface ListRow {
+  body: string;
+  created_at: number;
+  id: string;
+}
+
+type Params = Record<string, string | number>;
+
+const ORDER = 'ORDER BY created_at DESC, id DESC LIMIT @limit';
+
+export class ListQueries {
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement<[Params], ListRow>>();
+
+  constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  handoffs(query: HandoffQuery): Page<Handoff> {
+    const filter = new Filter();
+    filter.eq('to_contractor', query.to_contractor);
+    filter.eq('from_contractor', query.from_contractor);
+    filter.eq('status', query.status);
+    filter.eq('task_id', query.task_id);
+    filter.eq('run_id', query.run_id);
+    if (query.involving === undefined || query.involving === null) return this.page('handoffs', filter, query);
+    filter.params.involving = query.involving;
+    // Two index walks (sent, received) merged; a self-addressed handoff comes from the first only.
+    return this.page('handoffs', filter, query, [
+      'from_contractor = @involving',
+      'to_contractor = @involving AND from_contractor <> @involving',
+    ]);
+  }
+
+  runs(query: RunQuery): Page<Run> {
+    const filter = new Filter();
+    filter.eq('workflow_id', query.workflow_id);
+    filter.eq('status', query.status);
+    return this.page('runs', filter, query);
+  }
+
+  /** `branches` are OR-ed alternatives, each walked on its own index and merged. */
+  private page<T>(
+    table: 'handoffs' | 'runs',
+    filter: Filter,
+    query: { cursor?: string; limit: number },
+    branches?: string[],
+  ): Page<T> {
+    const limit = Math.max(1, Math.floor(query.limit));
+    const { conditions, params } = filter;
+    if (query.cursor !== undefined && query.cursor !== null) {
+      const position = decodeCursor(query.cursor);
+      conditions.push('(created_at, id) < (@cursor_at, @cursor_id)');
+      params.cursor_at = position.created_at;
+      params.cursor_id = position.id;
+    }
+    params.limit = limit + 1;
+    const select = (extra: string[]) => {
+      const all = [...extra, ...conditions];
+      return `SELECT body, created_at, id FROM ${table}${all.length > 0 ? ` WHERE ${all.join(' AND ')}` : ''} ${ORDER}`;
+    };
+    const sql = branches
+      ? `SELECT body, created_at, id FROM (${branches.map((b) => `SELECT * FROM (${select([b])})`).join(' UNION ALL ')}) ${ORDER}`
+      : select([]);
+    const rows = this.statement(sql).all(params);
+    const more = rows.length > limit;
+    const pageRows = more ? rows.slice(0, limit) : rows;
+    const last = pageRows[pageRows.length - 1];
+    return {
+      items: pageRows.map((row) => parseBody<T>(row.body)),
+      next_cursor: more && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
+    };
+  }
+
+  private statement(sql: string): Database.Statement<[Params], ListRow> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<[Params], ListRow>(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+class Filter {
+  readonly conditions: string[] = [];
+  readonly params: Params = {};
+
+  /** Column names are fixed by the callers above, never taken from input. */
+  eq(column: string, value: string | null | undefined): void {
+    if (value === undefined || value === null) return;
+    this.conditions.push(`${column} = @${column}`);
+    this.params[column] = value;
+  }
+}
