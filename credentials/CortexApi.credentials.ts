@@ -33,14 +33,14 @@ export class CortexApi implements ICredentialType {
       displayName: 'CA Certificate',
       name: 'ca',
       type: 'string',
-      typeOptions: { rows: 4, password: true },
+      typeOptions: { rows: 4 },
       default: '',
       placeholder: '-----BEGIN CERTIFICATE-----',
       description: 'PEM of the CA that signed the service certificate, to trust a self-signed service without turning verification off',
     },
     {
       displayName: 'Ignore SSL Issues (Insecure)',
-      name: 'allowUnauthorizedCerts',
+      name: 'ignoreSslIssues',
       type: 'boolean',
       default: false,
       description: 'Whether to connect even if the certificate cannot be verified. Prefer the CA Certificate field.',
@@ -56,7 +56,7 @@ export class CortexApi implements ICredentialType {
     request: {
       baseURL: '={{$credentials.url.replace(/\\/+$/, "")}}',
       url: '/v1/subscriptions',
-      skipSslCertificateValidation: '={{$credentials.allowUnauthorizedCerts}}',
+      skipSslCertificateValidation: '={{$credentials.ignoreSslIssues}}',
     },
   };
 }

@@ -36,7 +36,7 @@ export async function cortexConnection(context: CortexContext): Promise<{ baseUr
   return {
     baseUrl,
     tls: {
-      skipSslCertificateValidation: credentials.allowUnauthorizedCerts === true,
+      skipSslCertificateValidation: credentials.ignoreSslIssues === true,
       ...(ca ? { agentOptions: { ca } } : {}),
     },
   };
