@@ -16,6 +16,7 @@ import type { Store } from './store/store.ts';
 import { Loop } from './loops/supervisor.ts';
 import { createTimeoutSweep } from './loops/timeout-sweeper.ts';
 import { createOutboxRelay } from './loops/outbox-relay.ts';
+import { withWakeUps } from './loops/wake-ups.ts';
 import { TokenAuthenticator } from './http/auth.ts';
 import { createTelemetry } from './http/prometheus.ts';
 import { createApp } from './http/app.ts';
@@ -66,21 +67,29 @@ export async function startService(config: Config, options: ServiceOptions = {})
   await store.migrate();
 
   const telemetry = createTelemetry();
-  const handoffs = new HandoffService(store, clock, telemetry.observer);
-  const runs = new RunService(store, clock, telemetry.observer);
   const authenticator = new TokenAuthenticator([
     { name: 'admin', token: adminToken(config, logger), role: 'admin' },
     ...config.tokens,
   ]);
 
-  const sweeper = new Loop({
+  // The loops are created below; the store wakes them through these late-bound calls.
+  let sweeper: Loop | null = null;
+  let relayLoop: Loop | null = null;
+  const wakingStore = withWakeUps(store, {
+    timerArmed: (dueAt) => sweeper?.wake(dueAt),
+    eventsWritten: () => relayLoop?.wake(),
+  });
+  const handoffs = new HandoffService(wakingStore, clock, telemetry.observer);
+  const runs = new RunService(wakingStore, clock, telemetry.observer);
+
+  sweeper = new Loop({
     name: 'timeout-sweeper',
     intervalMs: config.sweepIntervalMs,
     logger,
-    tick: createTimeoutSweep({ store, handoffs, runs, clock, logger, batchSize: config.timerBatch }),
+    tick: createTimeoutSweep({ store: wakingStore, handoffs, runs, clock, logger, batchSize: config.timerBatch }),
   });
   const relay = createOutboxRelay({
-    store,
+    store: wakingStore,
     clock,
     logger,
     timeoutMs: config.deliveryTimeoutMs,
@@ -88,30 +97,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     backoffBaseMs: config.deliveryBackoffMs,
     onDelivery: (outcome) => telemetry.delivery(outcome),
   });
-  const relayLoop = new Loop({ name: 'outbox-relay', intervalMs: config.relayIntervalMs, logger, tick: relay.tick });
-
-  // A change that arms a timer or writes an outbox row wakes the loops, so deadlines fire
-  // on time and callbacks leave at once rather than at the next poll.
-  // Every other method runs on the store itself (bound to it): with a prototype-derived
-  // object, a method that writes `this` state (the store's subscription cache) would write
-  // it on the wrapper while `apply` kept reading the store's own, stale copy.
-  const wakingApply: Store['apply'] = async (mutation) => {
-    await store.apply(mutation);
-    for (const timer of mutation.timersToSet ?? []) sweeper.wake(timer.due_at);
-    if (mutation.outgoing?.length) relayLoop.wake();
-  };
-  const wakingStore: Store = new Proxy(store, {
-    get(target, property) {
-      if (property === 'apply') return wakingApply;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  // The domain services must see the waking store.
-  const wakingHandoffs = new HandoffService(wakingStore, clock, telemetry.observer);
-  const wakingRuns = new RunService(wakingStore, clock, telemetry.observer);
-  void handoffs;
-  void runs;
+  relayLoop = new Loop({ name: 'outbox-relay', intervalMs: config.relayIntervalMs, logger, tick: relay.tick });
+  const loops = { sweeper, relayLoop };
 
   let accepting = false;
   const app = createApp({
@@ -119,8 +106,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     clock,
     logger,
     telemetry,
-    handoffs: wakingHandoffs,
-    runs: wakingRuns,
+    handoffs,
+    runs,
     authenticator,
     bodyLimit: config.bodyLimit,
     version: SERVICE_VERSION,
@@ -136,8 +123,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   const port = (server.address() as AddressInfo).port;
   const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  sweeper.start();
-  relayLoop.start();
+  loops.sweeper.start();
+  loops.relayLoop.start();
   accepting = true;
   logger.info({ url, store: store.kind }, 'cortex service listening');
 
@@ -152,7 +139,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       grace.unref();
       await closed;
       clearTimeout(grace);
-      await Promise.all([sweeper.stop(), relayLoop.stop()]);
+      await Promise.all([loops.sweeper.stop(), loops.relayLoop.stop()]);
       relay.close();
       await store.close();
       logger.info('stopped');
@@ -163,8 +150,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     port,
     store,
     logger,
-    sweepNow: () => sweeper.runOnce(),
-    relayNow: () => relayLoop.runOnce(),
+    sweepNow: () => loops.sweeper.runOnce(),
+    relayNow: () => loops.relayLoop.runOnce(),
     stop,
   };
 }
