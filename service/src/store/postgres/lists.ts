@@ -1,0 +1,95 @@
+// Newest-first keyset pages of handoffs and runs on PostgreSQL, the same shapes as
+// SQLite's lists.ts: every shape walks an index ending in (created_at, id) and reads at
+// most limit+1 rows (the extra one only tells whether there is a next page). Cursors are
+// the shared format of store/cursor.ts.
+
+import type { Pool } from 'pg';
+import type { Handoff, Run } from '../../domain/types.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
+import type { HandoffQuery, Page, RunQuery } from '../store.ts';
+
+interface ListRow {
+  body: string;
+  created_at: number;
+  id: string;
+}
+
+const ORDER = 'ORDER BY created_at DESC, id DESC';
+
+export class PgListQueries {
+  private readonly pool: Pool;
+
+  constructor(pool: Pool) {
+    this.pool = pool;
+  }
+
+  handoffs(query: HandoffQuery): Promise<Page<Handoff>> {
+    const filter = new Filter();
+    filter.eq('to_contractor', query.to_contractor);
+    filter.eq('from_contractor', query.from_contractor);
+    filter.eq('status', query.status);
+    filter.eq('task_id', query.task_id);
+    filter.eq('run_id', query.run_id);
+    if (query.involving === undefined || query.involving === null) return this.page('handoffs', filter, query);
+    const who = filter.param(query.involving);
+    // Two index walks (sent, received) merged; a self-addressed handoff comes from the first only.
+    return this.page('handoffs', filter, query, [
+      `from_contractor = ${who}`,
+      `to_contractor = ${who} AND from_contractor <> ${who}`,
+    ]);
+  }
+
+  runs(query: RunQuery): Promise<Page<Run>> {
+    const filter = new Filter();
+    filter.eq('workflow_id', query.workflow_id);
+    filter.eq('status', query.status);
+    return this.page('runs', filter, query);
+  }
+
+  /** `branches` are OR-ed alternatives, each walked on its own index and merged. */
+  private async page<T>(
+    table: 'handoffs' | 'runs',
+    filter: Filter,
+    query: { cursor?: string; limit: number },
+    branches?: string[],
+  ): Promise<Page<T>> {
+    const limit = Math.max(1, Math.floor(query.limit));
+    if (query.cursor !== undefined && query.cursor !== null) {
+      const position = decodeCursor(query.cursor);
+      filter.conditions.push(`(created_at, id) < (${filter.param(position.created_at)}::bigint, ${filter.param(position.id)})`);
+    }
+    const limitParam = filter.param(limit + 1);
+    const select = (extra: string[]) => {
+      const all = [...extra, ...filter.conditions];
+      return `SELECT body, created_at, id FROM ${table}${all.length > 0 ? ` WHERE ${all.join(' AND ')}` : ''} ${ORDER} LIMIT ${limitParam}`;
+    };
+    const sql = branches
+      ? `SELECT body, created_at, id FROM (${branches.map((b) => `(${select([b])})`).join(' UNION ALL ')}) AS merged ${ORDER} LIMIT ${limitParam}`
+      : select([]);
+    const { rows } = await this.pool.query<ListRow>(sql, filter.params);
+    const more = rows.length > limit;
+    const pageRows = more ? rows.slice(0, limit) : rows;
+    const last = pageRows[pageRows.length - 1];
+    return {
+      items: pageRows.map((row) => JSON.parse(row.body) as T),
+      next_cursor: more && last ? encodeCursor({ created_at: Number(last.created_at), id: last.id }) : null,
+    };
+  }
+}
+
+class Filter {
+  readonly conditions: string[] = [];
+  readonly params: (string | number)[] = [];
+
+  /** Adds a parameter and returns its placeholder. */
+  param(value: string | number): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  /** Column names are fixed by the callers above, never taken from input. */
+  eq(column: string, value: string | null | undefined): void {
+    if (value === undefined || value === null) return;
+    this.conditions.push(`${column} = ${this.param(value)}`);
+  }
+}
