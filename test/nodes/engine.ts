@@ -16,7 +16,13 @@
 //   waiting-webhooks.ts + webhook-helpers.ts: disable the waiting node, drop its run, call the
 //   node's webhook() with a request object, feed its workflowData back, continue the run),
 // - DI set-up: InstanceSettings would otherwise create ~/.n8n/config (see prepareContainer),
-// - the Manual Trigger start node (fixtures/ManualTrigger.node.ts; n8n-nodes-base is not installed).
+// - the Manual Trigger start node (fixtures/ManualTrigger.node.ts; n8n-nodes-base is not installed),
+// - activation of webhook triggers (activate(): mirrors the CLI's ActiveWorkflowManager.addWebhooks
+//   + WebhookService.createWebhookIfNotExists/deleteWebhook, calling the node's webhookMethods
+//   through n8n-core's real HookContext) and production webhook calls (mirrors the CLI's
+//   webhook-helpers.ts executeWebhook: the node's webhook() through n8n-core's WebhookContext with
+//   the parsed body and the raw bytes in request.rawBody, then a run from the trigger with its
+//   workflowData), in-process or over the listen() server's /webhook/<path>.
 //
 // Node modules that import values from 'n8n-workflow' must be loaded AFTER this module (with
 // `await import(...)`), or the test run with `--import ./test/nodes/esm-hook.ts`: see esm-hook.ts.
@@ -34,6 +40,7 @@ import type {
   ICredentialType,
   IConnections,
   IDataObject,
+  IHookFunctions,
   INode,
   INodeCredentialTestResult,
   INodeExecutionData,
@@ -50,6 +57,7 @@ import type {
   IWorkflowExecuteAdditionalData,
   IWorkflowSettings,
   Workflow as WorkflowType,
+  WorkflowActivateMode,
   WorkflowExecuteMode,
 } from 'n8n-workflow';
 import { HarnessCredentialsHelper, testCredential, type StoredCredential } from './engine-credentials.ts';
@@ -170,6 +178,58 @@ export interface Engine {
   close(): Promise<void>;
   readonly baseUrl: string;
   readonly nodeTypes: INodeTypes;
+  /**
+   * Activates a workflow with webhook triggers as n8n does when a workflow is published: every
+   * node's production webhooks get `checkExists`, then `create` if it answered false (n8n-core's
+   * HookContext; mode 'trigger', activation 'activate'). Nodes with webhooks and no webhookId get
+   * one (as n8n's editor does). Call listen() first when a remote service must reach the URLs.
+   */
+  activate(workflow: WorkflowJson): Promise<Activation>;
+}
+
+/** A call to a production webhook (/webhook/<path>) of an active workflow. */
+export interface WebhookCall {
+  /** Default 'POST'. */
+  method?: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+  /** The parsed body n8n hands the node (getBodyData). Default: rawBody parsed as JSON, else {}. */
+  body?: unknown;
+  /** The bytes received (request.rawBody); a string is taken as UTF-8. null: no rawBody at all. */
+  rawBody?: Buffer | string | null;
+}
+
+export interface WebhookCallResult {
+  /** What the caller gets: the status and body the node wrote (noWebhookResponse), or n8n's default answer. */
+  statusCode: number;
+  body: unknown;
+  /** The webhook() answer carried workflowData, so an execution was started. */
+  started: boolean;
+  /** The started execution (when started). */
+  execution?: Promise<RunResult>;
+}
+
+/** An active workflow (see Engine.activate). */
+export interface Activation {
+  /** The workflow as activated (normalized; webhookIds assigned). */
+  readonly workflow: WorkflowJson;
+  /** Results of the executions its webhooks started, in the order they finished. */
+  readonly executions: RunResult[];
+  /** The node's static data (`getWorkflowStaticData('node')`), live. */
+  staticData(nodeName: string): IDataObject;
+  /** The production URL of a node's webhook (default 'default'), as getNodeWebhookUrl gives it. */
+  webhookUrl(nodeName: string, webhookName?: string): string;
+  /** Delivers a webhook call in-process, as n8n's /webhook/<path> endpoint does. */
+  call(nodeName: string, call?: WebhookCall): Promise<WebhookCallResult>;
+  /** Resolves with the count-th execution started by a webhook (1-based; default: the next one). */
+  waitForExecution(count?: number, timeoutMs?: number): Promise<RunResult>;
+  /**
+   * Runs checkExists → create again with the same static data, as n8n does for active workflows
+   * at start-up (activation 'init'). `workflow` replaces the node parameters (e.g. changed events).
+   */
+  reactivate(workflow?: WorkflowJson, activation?: WorkflowActivateMode): Promise<void>;
+  /** Deactivates: every webhook's `delete` (mode 'internal', activation 'update'). */
+  deactivate(): Promise<void>;
 }
 
 const PREPARED = Symbol.for('cortex.test.engineContainerPrepared');
@@ -251,6 +311,7 @@ class HarnessEngine implements Engine {
   readonly nodeTypes = new HarnessNodeTypes();
   private readonly credentialsHelper: HarnessCredentialsHelper;
   private readonly executions = new Map<string, ExecutionRecord>();
+  private readonly active = new Set<ActiveWorkflow>();
   private readonly mode: WorkflowExecuteMode;
   private readonly assignCredentials: boolean;
   private server: Server | undefined;
@@ -354,7 +415,10 @@ class HarnessEngine implements Engine {
 
   async listen(): Promise<string> {
     if (this.server) return this.baseUrl;
-    const server = createServer((req, res) => void this.handleWaitingWebhook(req, res));
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/webhook/')) void this.handleProductionWebhook(req, res);
+      else void this.handleWaitingWebhook(req, res);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -618,6 +682,58 @@ class HarnessEngine implements Engine {
     return result;
   }
 
+  // --- active workflows (n8n CLI: active-workflow-manager.ts, webhook.service.ts, webhook-helpers.ts)
+
+  async activate(workflowJson: WorkflowJson): Promise<Activation> {
+    const json = this.normalize(workflowJson);
+    for (const node of json.nodes) {
+      const webhooks = this.nodeTypes.getByNameAndVersion(node.type, node.typeVersion).description.webhooks ?? [];
+      if (webhooks.length > 0) node.webhookId ??= randomUUID();
+    }
+    const active = new ActiveWorkflow(this, json);
+    await active.register('activate');
+    this.active.add(active);
+    return active;
+  }
+
+  /** For ActiveWorkflow (same module): the harness internals it needs. */
+  internals() {
+    return {
+      nodeTypes: this.nodeTypes,
+      mode: this.mode,
+      createWorkflow: (json: WorkflowJson) => this.createWorkflow(json),
+      normalize: (json: WorkflowJson) => this.normalize(json),
+      additionalData: (executionId: string) => this.additionalData(executionId),
+      run: (json: WorkflowJson, options: RunOptions) => this.run(json, options),
+      forget: (active: ActiveWorkflow) => this.active.delete(active),
+    };
+  }
+
+  private async handleProductionWebhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const send = (status: number, body: unknown): void => {
+      if (res.headersSent) return;
+      const text = typeof body === 'string' ? body : JSON.stringify(body ?? null);
+      res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
+      res.end(text);
+    };
+    try {
+      const url = new URL(req.url ?? '/', this.baseUrl);
+      const path = trimSlashes(decodeURIComponent(url.pathname.slice('/webhook/'.length)));
+      const method = (req.method ?? 'GET').toUpperCase();
+      for (const active of this.active) {
+        const target = active.find(method, path);
+        if (!target) continue;
+        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+        const rawBody = Buffer.from(await readBody(req), 'utf8');
+        const result = await active.call(target.node, { method, headers, query: Object.fromEntries(url.searchParams), rawBody });
+        return send(result.statusCode, result.body);
+      }
+      return send(404, { code: 404, message: `The requested webhook "${method} ${path}" is not registered.` });
+    } catch (error) {
+      send(500, { message: (error as Error).message });
+    }
+  }
+
   // --- HTTP stand-in for n8n's /webhook-waiting/:executionId[/:suffix] --------------------
 
   private async handleWaitingWebhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -672,6 +788,251 @@ class HarnessEngine implements Engine {
     if (token && given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token))) return true;
     return core.validateUrlSignature(given, url, Container.get(core.InstanceSettings).hmacSignatureSecret);
   }
+}
+
+/** An activated workflow: its Workflow instance (static data lives on it) and its webhooks. */
+class ActiveWorkflow implements Activation {
+  readonly executions: RunResult[] = [];
+  workflow: WorkflowJson;
+  private instance: WorkflowType;
+  private readonly engine: ReturnType<HarnessEngine['internals']>;
+  private readonly waiters: Array<{ count: number; resolve: (result: RunResult) => void; reject: (error: unknown) => void }> = [];
+  private deactivated = false;
+
+  constructor(engine: HarnessEngine, json: WorkflowJson) {
+    this.engine = engine.internals();
+    this.workflow = json;
+    this.instance = this.engine.createWorkflow(json);
+  }
+
+  /** The production webhooks (restart webhooks excluded), as WebhookService.getNodeWebhooks lists them. */
+  private webhooks(): Array<{ node: INode; description: IWebhookDescription; method: string; path: string }> {
+    const found: Array<{ node: INode; description: IWebhookDescription; method: string; path: string }> = [];
+    for (const node of Object.values(this.instance.nodes)) {
+      if (node.disabled) continue;
+      const nodeType = this.engine.nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
+      for (const description of nodeType.description.webhooks ?? []) {
+        if (description.restartWebhook === true) continue;
+        const field = (name: string, fallback?: unknown): unknown => {
+          const native = wf.resolveWebhookDescriptionField(node, description, name);
+          if (native.resolved) return native.value;
+          return this.instance.expression.getSimpleParameterValue(node, description[name] as string, 'internal', {}, undefined, fallback as undefined);
+        };
+        const path = trimSlashes(String(field('path') ?? ''));
+        const fullPath = wf.NodeHelpers.getNodeWebhookPath(this.instance.id, node, path, field('isFullPath', false) === true, false);
+        for (const method of String(field('httpMethod', 'GET')).split(',')) {
+          if (method.trim()) found.push({ node, description, method: method.trim().toUpperCase(), path: fullPath });
+        }
+      }
+    }
+    return found;
+  }
+
+  private webhookData(node: INode, description: IWebhookDescription, method: string, path: string, additionalData: IWorkflowExecuteAdditionalData): IWebhookData {
+    return {
+      httpMethod: method as IWebhookData['httpMethod'],
+      node: node.name,
+      path,
+      webhookDescription: description,
+      workflowId: this.instance.id,
+      workflowExecuteAdditionalData: additionalData,
+      webhookId: node.webhookId,
+    };
+  }
+
+  /** n8n-core HookContexts for each node webhook description with lifecycle methods (several HTTP methods share one). */
+  private hookContexts(mode: WorkflowExecuteMode, activation: WorkflowActivateMode) {
+    const found: Array<{ methods: Partial<Record<'checkExists' | 'create' | 'delete', (this: IHookFunctions) => Promise<boolean>>>; context: InstanceType<typeof core.HookContext> }> = [];
+    const seen = new Set<string>();
+    for (const webhook of this.webhooks()) {
+      const key = `${webhook.node.name}\u0000${webhook.description.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const nodeType = this.engine.nodeTypes.getByNameAndVersion(webhook.node.type, webhook.node.typeVersion);
+      const methods = (nodeType.webhookMethods as Record<string, (typeof found)[number]['methods']> | undefined)?.[webhook.description.name];
+      if (!methods) continue;
+      const additionalData = this.engine.additionalData(`activation-${randomUUID()}`);
+      const data = this.webhookData(webhook.node, webhook.description, webhook.method, webhook.path, additionalData);
+      found.push({ methods, context: new core.HookContext(this.instance, webhook.node, additionalData, mode, activation, data) });
+    }
+    return found;
+  }
+
+  /** checkExists, then create where it answered false (WebhookService.createWebhookIfNotExists). */
+  async register(activation: WorkflowActivateMode): Promise<void> {
+    for (const { methods, context } of this.hookContexts(this.engine.mode, activation)) {
+      const exists = methods.checkExists ? await methods.checkExists.call(context) : false;
+      if (!exists && methods.create) await methods.create.call(context);
+    }
+  }
+
+  async reactivate(workflow?: WorkflowJson, activation: WorkflowActivateMode = 'init'): Promise<void> {
+    if (workflow) {
+      const staticData = JSON.parse(JSON.stringify(this.instance.staticData)) as IDataObject;
+      const json = this.engine.normalize({ ...workflow, id: this.workflow.id });
+      for (const node of json.nodes) {
+        const before = this.workflow.nodes.find((old) => old.name === node.name);
+        if (before?.webhookId) node.webhookId ??= before.webhookId;
+      }
+      this.workflow = { ...json, staticData };
+      this.instance = this.engine.createWorkflow(this.workflow);
+    }
+    await this.register(activation);
+  }
+
+  async deactivate(): Promise<void> {
+    for (const { methods, context } of this.hookContexts('internal', 'update')) {
+      if (methods.delete) await methods.delete.call(context);
+    }
+    this.deactivated = true;
+    this.engine.forget(this);
+  }
+
+  staticData(nodeName: string): IDataObject {
+    const node = this.instance.getNode(nodeName);
+    if (!node) throw new Error(`No node named "${nodeName}"`);
+    return this.instance.getStaticData('node', node);
+  }
+
+  webhookUrl(nodeName: string, webhookName = 'default'): string {
+    const webhook = this.webhooks().find((w) => w.node.name === nodeName && w.description.name === webhookName);
+    if (!webhook) throw new Error(`Node "${nodeName}" has no production webhook "${webhookName}"`);
+    return `${this.engine.additionalData('url').webhookBaseUrl}/${webhook.path}`;
+  }
+
+  find(method: string, path: string): { node: string } | undefined {
+    if (this.deactivated) return undefined;
+    const webhook = this.webhooks().find((w) => w.method === method && w.path === path);
+    return webhook ? { node: webhook.node.name } : undefined;
+  }
+
+  async call(nodeName: string, call: WebhookCall = {}): Promise<WebhookCallResult> {
+    const method = (call.method ?? 'POST').toUpperCase();
+    const webhook = this.webhooks().find((w) => w.node.name === nodeName && w.method === method);
+    if (!webhook) throw new Error(`Node "${nodeName}" has no ${method} production webhook`);
+    const nodeType = this.engine.nodeTypes.getByNameAndVersion(webhook.node.type, webhook.node.typeVersion);
+    if (!nodeType.webhook) throw new Error(`Node "${nodeName}" has no webhook()`);
+
+    const headers = Object.fromEntries(Object.entries(call.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    const rawBody = call.rawBody === null ? undefined : typeof call.rawBody === 'string' ? Buffer.from(call.rawBody, 'utf8') : call.rawBody;
+    // n8n's parseBody: JSON, form and text bodies are parsed from the raw bytes by content type.
+    const body = call.body !== undefined ? call.body : rawBody?.length ? parseBody(rawBody.toString('utf8'), headers['content-type'] ?? 'application/json') : {};
+    const request = {
+      method,
+      url: `/webhook/${webhook.path}`,
+      headers,
+      query: call.query ?? {},
+      params: {},
+      body,
+      ...(rawBody !== undefined ? { rawBody } : {}),
+      contentType: (headers['content-type'] ?? '').split(';')[0]?.trim(),
+    };
+    const response = new RecordedResponse();
+    const additionalData = this.engine.additionalData(`webhook-${randomUUID()}`);
+    additionalData.httpRequest = request as unknown as IWorkflowExecuteAdditionalData['httpRequest'];
+    additionalData.httpResponse = response as unknown as IWorkflowExecuteAdditionalData['httpResponse'];
+    const data = this.webhookData(webhook.node, webhook.description, method, webhook.path, additionalData);
+    const context = new core.WebhookContext(this.instance, webhook.node, additionalData, this.engine.mode, data, [], null);
+    const answer: IWebhookResponseData = await nodeType.webhook.call(context);
+
+    if (answer.noWebhookResponse === true && answer.workflowData === undefined) {
+      return { statusCode: response.statusCode, body: response.body, started: false };
+    }
+    if (answer.workflowData === undefined) {
+      return { statusCode: 200, body: answer.webhookResponse ?? { message: 'Webhook call received' }, started: false };
+    }
+    const execution = this.engine
+      .run({ ...this.workflow, staticData: JSON.parse(JSON.stringify(this.instance.staticData)) as IDataObject }, { startNode: webhook.node.name, startNodeData: answer.workflowData[0] ?? [] })
+      .then((result) => {
+        this.executions.push(result);
+        for (const waiter of [...this.waiters]) {
+          if (this.executions.length >= waiter.count) waiter.resolve(this.executions[waiter.count - 1]!);
+        }
+        return result;
+      });
+    // An execution that throws (not a node error: those end in status 'error') fails the waiters.
+    execution.catch((error: unknown) => {
+      for (const waiter of [...this.waiters]) waiter.reject(error);
+    });
+    const statusCode = response.statusCode;
+    if (answer.noWebhookResponse === true) return { statusCode, body: response.body, started: true, execution };
+    return { statusCode: 200, body: answer.webhookResponse ?? { message: 'Workflow was started' }, started: true, execution };
+  }
+
+  async waitForExecution(count = this.executions.length + 1, timeoutMs = 10_000): Promise<RunResult> {
+    const done = this.executions[count - 1];
+    if (done) return done;
+    return await new Promise<RunResult>((resolve, reject) => {
+      const waiter = {
+        count,
+        resolve: (result: RunResult) => {
+          clearTimeout(timer);
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          resolve(result);
+        },
+        reject: (error: unknown) => {
+          clearTimeout(timer);
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error(`No execution #${count} of workflow ${this.workflow.id} within ${timeoutMs} ms (${this.executions.length} so far)`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+}
+
+/** The express Response methods a webhook() may use, recorded (status, body, headers). */
+class RecordedResponse {
+  statusCode = 200;
+  headersSent = false;
+  body: unknown = undefined;
+  readonly headers: Record<string, string> = {};
+  readonly locals: Record<string, unknown> = {};
+
+  status(code: number): this {
+    this.statusCode = code;
+    return this;
+  }
+
+  json(body: unknown): this {
+    this.headers['content-type'] = 'application/json';
+    return this.end(body);
+  }
+
+  send(body?: unknown): this {
+    return this.end(body);
+  }
+
+  end(body?: unknown): this {
+    if (body !== undefined) this.body = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+    this.headersSent = true;
+    return this;
+  }
+
+  setHeader(name: string, value: string): this {
+    this.headers[name.toLowerCase()] = String(value);
+    return this;
+  }
+
+  header(name: string, value: string): this {
+    return this.setHeader(name, value);
+  }
+
+  set(name: string, value: string): this {
+    return this.setHeader(name, value);
+  }
+
+  type(value: string): this {
+    return this.setHeader('content-type', value);
+  }
+}
+
+function trimSlashes(path: string): string {
+  return path.replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
 function instantiate<T extends object>(entry: T | (new () => T)): T {
