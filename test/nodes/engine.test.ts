@@ -255,6 +255,22 @@ describe('engine harness (real n8n WorkflowExecute)', () => {
       await assert.rejects(engine.resume(waiting, { webhookBody: {} }), /has finished already/);
     });
 
+    it("resumeAfterWaitLimit continues as n8n's wait tracker does: the waiting node forwards its input on output 0", async () => {
+      const waiting = await engine.run(waitWorkflow(), { startNodeData: [{ json: { request: 7 } }] });
+      assert.equal(waiting.status, 'waiting');
+
+      const resumed = await engine.resumeAfterWaitLimit(waiting);
+
+      assert.equal(resumed.status, 'success', String(resumed.error?.message));
+      assert.equal(resumed.resumeCount, 1);
+      assert.deepEqual(resumed.jsonOf('Fixture Wait'), [{ request: 7 }]);
+      assert.deepEqual(resumed.jsonOf('After'), [{ request: 7, tag: '!' }]);
+      assert.deepEqual(resumed.executedNodes, ['Fixture Wait', 'After']);
+      assert.equal(resumed.runData['Fixture Wait']?.length, 1, 'the waiting run is replaced, not kept');
+      await assert.rejects(engine.resumeAfterWaitLimit(waiting), /is not waiting/);
+      await assert.rejects(engine.resume(waiting, { webhookBody: {} }), /has finished already/);
+    });
+
     it('a webhook that returns no workflowData answers but leaves the execution waiting', async () => {
       const waiting = await engine.run(waitWorkflow());
       const declined = await engine.resume(waiting, { webhookBody: { decline: true } });

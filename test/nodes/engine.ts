@@ -15,6 +15,8 @@
 // - the execution store and the waiting-webhook handling for resume (mirrors the CLI's
 //   waiting-webhooks.ts + webhook-helpers.ts: disable the waiting node, drop its run, call the
 //   node's webhook() with a request object, feed its workflowData back, continue the run),
+// - the wait tracker's resume when waitTill passes (resumeAfterWaitLimit: the saved execution
+//   runs again with waitTill set; n8n-core's handleWaitingState does the rest),
 // - DI set-up: InstanceSettings would otherwise create ~/.n8n/config (see prepareContainer),
 // - the Manual Trigger start node (fixtures/ManualTrigger.node.ts; n8n-nodes-base is not installed),
 // - activation of webhook triggers (activate(): mirrors the CLI's ActiveWorkflowManager.addWebhooks
@@ -174,6 +176,15 @@ export interface Engine {
   listen(): Promise<string>;
   /** Resolves with the result of the next resume of `result`'s execution (e.g. one made over HTTP). */
   waitForResume(result: RunResult, timeoutMs?: number): Promise<RunResult>;
+  /**
+   * Continues a waiting execution the way n8n's WaitTracker does when its waitTill passes with
+   * no webhook call: the saved execution data (a copy, waitTill still set) runs again through
+   * WorkflowExecute.processRunExecutionData, whose handleWaitingState disables the waiting node
+   * and drops its waiting run. The disabled node forwards its stack entry's data — its input,
+   * unless the node replaced it before pausing — on output 0, or on every output when the
+   * entry's metadata has forwardAllOutputs. The node's own return value is not used.
+   */
+  resumeAfterWaitLimit(result: RunResult): Promise<RunResult>;
   /** Stops the HTTP server, if started. */
   close(): Promise<void>;
   readonly baseUrl: string;
@@ -392,6 +403,27 @@ class HarnessEngine implements Engine {
     const prepared = await this.prepareResume(result.executionId, options);
     if (!prepared.response.workflowData) return this.stillWaiting(prepared);
     return await this.continueResume(prepared);
+  }
+
+  async resumeAfterWaitLimit(result: RunResult): Promise<RunResult> {
+    const record = this.record(result.executionId);
+    if (record.state === 'running' || record.busy) throw new Error(`The execution "${record.id}" is running already.`);
+    if (record.state !== 'waiting' || !record.data.waitTill) throw new Error(`The execution "${record.id}" is not waiting.`);
+    record.busy = true;
+    record.resumeCount += 1;
+    // WaitTracker.startExecution → WorkflowRunner.run with the execution data as saved.
+    const data = structuredClone(record.data);
+    let next: RunResult;
+    try {
+      next = await this.execute(record, this.createWorkflow(record.workflow), data, this.additionalData(record.id));
+    } catch (error) {
+      for (const listener of [...record.listeners]) listener({ error });
+      throw error;
+    } finally {
+      record.busy = false;
+    }
+    for (const listener of [...record.listeners]) listener({ result: next });
+    return next;
   }
 
   async waitForResume(result: RunResult, timeoutMs = 10_000): Promise<RunResult> {
