@@ -1,0 +1,134 @@
+// Parameter helpers shared by the Handoff node's operations: required strings, JSON object
+// fields, error {code, message} pairs, the automatic Idempotency-Key, and path segments.
+// Bad parameters become a NodeOperationError that names the field and carries the item index.
+
+import { NodeOperationError } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+/** Handoff statuses after which nothing changes. */
+export const FINAL_HANDOFF_STATUSES = ['completed', 'failed'] as const;
+
+/** A trimmed, non-empty string parameter. */
+export function requiredString(context: IExecuteFunctions, name: string, itemIndex: number, label: string): string {
+  const value = context.getNodeParameter(name, itemIndex, '') as unknown;
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  if (!text) {
+    throw new NodeOperationError(context.getNode(), `${label} is required`, {
+      itemIndex,
+      description: `Set the "${label}" parameter (item ${itemIndex}).`,
+    });
+  }
+  return text;
+}
+
+/** An optional string parameter: undefined when empty. */
+export function optionalString(value: unknown): string | undefined {
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  return text ? text : undefined;
+}
+
+/**
+ * A JSON object from a `json` parameter (a JSON text, or an object an expression produced).
+ * Empty text is {}. Anything else that is not a JSON object is a NodeOperationError naming
+ * the field and the item.
+ */
+export function jsonObject(context: IExecuteFunctions, value: unknown, itemIndex: number, label: string): IDataObject {
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    if (value.trim() === '') return {};
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw new NodeOperationError(context.getNode(), `${label} is not valid JSON`, {
+        itemIndex,
+        description: `Item ${itemIndex}: ${(error as Error).message}`,
+      });
+    }
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new NodeOperationError(context.getNode(), `${label} must be a JSON object`, {
+      itemIndex,
+      description: `Item ${itemIndex}: got ${Array.isArray(parsed) ? 'an array' : typeof parsed}; wrap the value in an object, e.g. {"value": …}.`,
+    });
+  }
+  return parsed as IDataObject;
+}
+
+/** A JSON object parameter by name (see jsonObject). */
+export function jsonParameter(context: IExecuteFunctions, name: string, itemIndex: number, label: string): IDataObject {
+  return jsonObject(context, context.getNodeParameter(name, itemIndex, '{}'), itemIndex, label);
+}
+
+const ERROR_CODE = /^[a-z0-9_.-]{1,100}$/i;
+
+/** {code, message} from the `errorCode` and `errorMessage` parameters. */
+export function errorInfo(context: IExecuteFunctions, itemIndex: number): { code: string; message: string } {
+  const code = requiredString(context, 'errorCode', itemIndex, 'Error Code');
+  if (!ERROR_CODE.test(code)) {
+    throw new NodeOperationError(context.getNode(), 'Error Code may only hold letters, digits, "_", "." and "-" (at most 100)', {
+      itemIndex,
+      description: `Item ${itemIndex}: got "${code}".`,
+    });
+  }
+  const message = optionalString(context.getNodeParameter('errorMessage', itemIndex, '')) ?? '';
+  return { code, message };
+}
+
+/**
+ * The Idempotency-Key this node sends by default: stable for one item of one run of this node
+ * in one execution. n8n's "Retry On Fail" repeats the node in the same execution and run, so a
+ * retry after a lost answer replays the first result instead of acting twice; a loop (another
+ * run of the node) or a new execution gets new keys. Undefined without an execution id.
+ */
+export function defaultIdempotencyKey(context: IExecuteFunctions, itemIndex: number): string | undefined {
+  const executionId = context.getExecutionId();
+  if (!executionId) return undefined;
+  const runIndex = Number(context.evaluateExpression('{{ $runIndex }}', itemIndex) ?? 0);
+  const nodeId = context.getNode().id || context.getNode().name;
+  return `n8n-${executionId}-${nodeId}-${Number.isFinite(runIndex) ? runIndex : 0}-${itemIndex}`;
+}
+
+/** Headers for a write: the given key, else the default one. */
+export function idempotencyHeaders(context: IExecuteFunctions, itemIndex: number, key?: string): IDataObject {
+  const value = optionalString(key) ?? defaultIdempotencyKey(context, itemIndex);
+  if (value !== undefined && !/^[\x21-\x7e]{1,255}$/.test(value)) {
+    throw new NodeOperationError(context.getNode(), 'Idempotency Key must be 1-255 visible ASCII characters (no spaces)', { itemIndex });
+  }
+  return value === undefined ? {} : { 'Idempotency-Key': value };
+}
+
+/** One URL path segment. */
+export const segment = (id: string): string => encodeURIComponent(id);
+
+/** The "Idempotency Key" option of the operations that create something. */
+export const idempotencyKeyOption: INodeProperties = {
+  displayName: 'Idempotency Key',
+  name: 'idempotencyKey',
+  type: 'string',
+  default: '',
+  description:
+    'Sending the same key again returns the first answer instead of creating a second record. Empty: a key unique to this execution, node run and item, so n8n retries never create duplicates.',
+};
+
+/** Error Code and Error Message, for the operations that fail something. */
+export const errorFields: INodeProperties[] = [
+  {
+    displayName: 'Error Code',
+    name: 'errorCode',
+    type: 'string',
+    required: true,
+    default: '',
+    placeholder: 'e.g. talos_bootstrap_failed',
+    description: 'Short machine-readable code (letters, digits, "_", "." and "-"); metrics count errors by it',
+  },
+  {
+    displayName: 'Error Message',
+    name: 'errorMessage',
+    type: 'string',
+    default: '',
+    description: 'What went wrong, for people',
+  },
+];

@@ -1,0 +1,72 @@
+// Handoff → Get Many: GET /v1/handoffs with filters, following the cursor (cortexList).
+
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { cortexList } from '../../../shared/cortex-transport.ts';
+import { optionalString } from '../common.ts';
+import { handoffResource } from './fields.ts';
+
+const properties: INodeProperties[] = [
+  {
+    displayName: 'Return All',
+    name: 'returnAll',
+    type: 'boolean',
+    default: false,
+    description: 'Whether to return all results or only up to a given limit',
+  },
+  {
+    displayName: 'Limit',
+    name: 'limit',
+    type: 'number',
+    typeOptions: { minValue: 1 },
+    default: 50,
+    displayOptions: { show: { returnAll: [false] } },
+    description: 'Max number of results to return',
+  },
+  {
+    displayName: 'Filters',
+    name: 'filters',
+    type: 'collection',
+    placeholder: 'Add Filter',
+    default: {},
+    options: [
+      { displayName: 'From Contractor', name: 'fromContractor', type: 'string', default: '', description: 'Only handoffs sent by this contractor' },
+      { displayName: 'Run ID', name: 'runId', type: 'string', default: '', description: 'Only handoffs of this workflow run' },
+      {
+        displayName: 'Status',
+        name: 'status',
+        type: 'options',
+        default: 'pending',
+        options: [
+          { name: 'Completed', value: 'completed' },
+          { name: 'Failed', value: 'failed' },
+          { name: 'In Progress', value: 'in_progress' },
+          { name: 'Pending', value: 'pending' },
+        ],
+        description: 'Only handoffs in this status',
+      },
+      { displayName: 'Task ID', name: 'taskId', type: 'string', default: '', description: 'Only handoffs for this task' },
+      { displayName: 'To Contractor', name: 'toContractor', type: 'string', default: '', description: 'Only handoffs addressed to this contractor' },
+    ],
+  },
+];
+
+export const description = updateDisplayOptions(handoffResource('getAll'), properties);
+
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
+  const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
+  const limit = returnAll ? 0 : (this.getNodeParameter('limit', itemIndex, 50) as number);
+  const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+  const qs: IDataObject = {};
+  for (const [option, field] of [
+    ['toContractor', 'to_contractor'],
+    ['fromContractor', 'from_contractor'],
+    ['status', 'status'],
+    ['taskId', 'task_id'],
+    ['runId', 'run_id'],
+  ] as const) {
+    const value = optionalString(filters[option]);
+    if (value) qs[field] = value;
+  }
+  return await cortexList(this, '/v1/handoffs', qs, limit, itemIndex);
+}

@@ -1,0 +1,184 @@
+// Handoff → Wait for Completion: pauses the execution until the handoff ends, without polling
+// (the Wait node's pattern: restartWebhook + putExecutionToWait), and resumes on the service's
+// callback. Two outputs: 0 "Completed", 1 "Failed / Timed Out".
+//
+// execute():
+//   1. GET the handoff. Already completed/failed → out at once on the right output.
+//   2. POST /v1/subscriptions {url: $execution.resumeUrl, the four final handoff events,
+//      filter {handoff_id, from_contractor, to_contractor}} (the parties make a contractor
+//      credential's subscription allowed; they never change, so they filter nothing away).
+//   3. GET it again: if it ended between 1 and 2, DELETE the subscription and return at once.
+//      Otherwise the subscription was in place before the end, so the final event will reach
+//      the resume URL: pause. A callback that arrives before n8n has saved the execution as
+//      waiting is answered 409 by n8n; the service retries it with backoff until it lands.
+//   4. Before pausing, the node's stack entry is set to what n8n must emit if it resumes the
+//      node WITHOUT a webhook call (the "Limit Wait Time" passed): n8n then disables the node
+//      and forwards its stack entry's data (WorkflowExecute.handleWaitingState and
+//      handleDisabledNode). Left alone that would be the node's INPUT on output 0, "Completed";
+//      so data.main becomes [[], [the handoff + wait_timeout: true]] and the metadata
+//      forwardAllOutputs (the flag n8n's own webhook resume sets) makes both outputs pass.
+//      The entry's source gets a second input equal to the first, so items on output 1 keep
+//      their pairing to the waiting item (n8n pairs data.main[k] with input k).
+// webhook(): the service's Standard Webhooks body {type, timestamp, data: {handoff}};
+//   handoff.completed → output 0, the other final events → output 1. The service retires the
+//   subscription after delivering the final event.
+//
+// One handoff per execution: n8n pauses the whole execution, so this operation takes exactly
+// one input item and refuses more with a NodeOperationError (loop over items to wait for
+// several handoffs one after another).
+
+import { NodeApiError, NodeOperationError, WAIT_INDEFINITELY, updateDisplayOptions } from 'n8n-workflow';
+import type {
+  IDataObject,
+  IExecuteFunctions,
+  INodeExecutionData,
+  INodeProperties,
+  IWebhookFunctions,
+  IWebhookResponseData,
+  JsonObject,
+} from 'n8n-workflow';
+import { cortexRequest } from '../../../shared/cortex-transport.ts';
+import { requiredString, segment } from '../common.ts';
+import { handoffIdField, handoffResource } from './fields.ts';
+
+export const FINAL_EVENTS = ['handoff.completed', 'handoff.failed', 'handoff.timed_out', 'handoff.cancelled'] as const;
+
+const properties: INodeProperties[] = [
+  {
+    displayName:
+      'The execution pauses until the handoff is completed (first output) or failed, timed out or cancelled (second output). The Cortex service calls n8n back, so it must reach n8n\'s URL (WEBHOOK_URL). Send one item: one execution waits for one handoff.',
+    name: 'waitNotice',
+    type: 'notice',
+    default: '',
+  },
+  handoffIdField,
+  {
+    displayName: 'Limit Wait Time',
+    name: 'limitWaitTime',
+    type: 'boolean',
+    default: true,
+    description:
+      'Whether n8n stops waiting after a while even without news from the service; the item then leaves on the second output with wait_timeout set. The handoff\'s own deadlines (claim, completion, heartbeat timeouts) usually end it first.',
+  },
+  {
+    displayName: 'Max Wait',
+    name: 'limitAmount',
+    type: 'number',
+    typeOptions: { minValue: 0, numberPrecision: 2 },
+    default: 1,
+    displayOptions: { show: { limitWaitTime: [true] } },
+    description: 'How long to wait at most',
+  },
+  {
+    displayName: 'Unit',
+    name: 'limitUnit',
+    type: 'options',
+    default: 'days',
+    displayOptions: { show: { limitWaitTime: [true] } },
+    options: [
+      { name: 'Seconds', value: 'seconds' },
+      { name: 'Minutes', value: 'minutes' },
+      { name: 'Hours', value: 'hours' },
+      { name: 'Days', value: 'days' },
+    ],
+    description: 'Unit of Max Wait',
+  },
+];
+
+export const description = updateDisplayOptions(handoffResource('waitForCompletion'), properties);
+
+const UNIT_MS: Record<string, number> = { seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
+
+/** The two outputs: completed handoffs on 0, everything else on 1. */
+export function routeHandoff(handoff: IDataObject, waitTimeout = false): INodeExecutionData[][] {
+  const item: INodeExecutionData = { json: { ...handoff, wait_timeout: waitTimeout }, pairedItem: { item: 0 } };
+  return !waitTimeout && handoff.status === 'completed' ? [[item], []] : [[], [item]];
+}
+
+const isFinal = (handoff: IDataObject): boolean => handoff.status === 'completed' || handoff.status === 'failed';
+
+function waitLimit(context: IExecuteFunctions): Date {
+  if (!(context.getNodeParameter('limitWaitTime', 0, true) as boolean)) return WAIT_INDEFINITELY;
+  const amount = context.getNodeParameter('limitAmount', 0, 1) as number;
+  const unit = context.getNodeParameter('limitUnit', 0, 'days') as string;
+  const ms = amount * (UNIT_MS[unit] ?? UNIT_MS.days!);
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new NodeOperationError(context.getNode(), 'Max Wait must be a positive number', { itemIndex: 0 });
+  }
+  return new Date(Date.now() + ms);
+}
+
+/** Execute for the single input item (the router refuses more than one). */
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<INodeExecutionData[][]> {
+  const id = requiredString(this, 'handoffId', itemIndex, 'Handoff ID');
+  const waitTill = waitLimit(this);
+  const path = `/v1/handoffs/${segment(id)}`;
+
+  const before = await cortexRequest(this, { method: 'GET', path, itemIndex });
+  if (isFinal(before)) return routeHandoff(before);
+
+  const resumeUrl = String(this.evaluateExpression('{{ $execution.resumeUrl }}', itemIndex) ?? '');
+  if (!/^https?:\/\//.test(resumeUrl)) {
+    throw new NodeOperationError(this.getNode(), 'n8n has no resume URL for this execution', {
+      itemIndex,
+      description: `Got "${resumeUrl}". Wait for Completion needs an execution that n8n can resume (not a partial manual run of this node alone).`,
+    });
+  }
+  const subscription = await cortexRequest(this, {
+    method: 'POST',
+    path: '/v1/subscriptions',
+    body: {
+      url: resumeUrl,
+      events: [...FINAL_EVENTS],
+      filter: { handoff_id: id, from_contractor: before.from_contractor, to_contractor: before.to_contractor },
+      description: `n8n Wait for Completion: execution ${this.getExecutionId()}, node "${this.getNode().name}"`,
+    },
+    itemIndex,
+  });
+  const unsubscribe = async () => {
+    try {
+      await cortexRequest(this, { method: 'DELETE', path: `/v1/subscriptions/${segment(String(subscription.subscription_id))}`, itemIndex });
+    } catch {
+      // Best effort: an undelivered subscription of a finished handoff is retired by the service.
+    }
+  };
+
+  let now: IDataObject;
+  try {
+    now = await cortexRequest(this, { method: 'GET', path, itemIndex });
+  } catch (error) {
+    await unsubscribe();
+    // cortexRequest throws NodeApiErrors; wrapping one hands the same error back.
+    throw new NodeApiError(this.getNode(), error as JsonObject, { itemIndex });
+  }
+  if (isFinal(now)) {
+    await unsubscribe();
+    return routeHandoff(now);
+  }
+
+  // What n8n emits if it resumes this node because waitTill passed (no webhook call): see above.
+  const onWaitLimit = routeHandoff(now, true);
+  const executeData = this.getExecuteData();
+  executeData.data = { ...executeData.data, main: onWaitLimit };
+  this.setMetadata({ forwardAllOutputs: true });
+  // Before running a node n8n re-pairs the items of data.main[k] to its input k, so an item
+  // forwarded on output 1 points at "input 1". Give input 1 the same source as input 0 (the
+  // node's only real input), so $('Earlier Node').item still finds the waiting item's origin,
+  // on either path.
+  const origin = executeData.source?.main?.[0];
+  if (origin) executeData.source = { ...executeData.source, main: [origin, origin] };
+  await this.putExecutionToWait(waitTill);
+  return onWaitLimit;
+}
+
+/** The service's callback on the execution's resume URL (n8n has checked the URL's signature). */
+export async function webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+  const body = (this.getBodyData() ?? {}) as { type?: unknown; data?: { handoff?: unknown } };
+  const handoff = body.data?.handoff as IDataObject | undefined;
+  const type = String(body.type ?? '');
+  if (!(FINAL_EVENTS as readonly string[]).includes(type) || !handoff || typeof handoff !== 'object' || typeof handoff.handoff_id !== 'string') {
+    // Not a final handoff event: answer, keep waiting.
+    return { webhookResponse: { resumed: false, reason: `not a final handoff event: ${type || 'no type'}` } };
+  }
+  return { workflowData: routeHandoff(handoff) };
+}

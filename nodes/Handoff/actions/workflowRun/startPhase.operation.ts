@@ -1,0 +1,21 @@
+// Workflow Run → Start Phase: the phase's contractor starts it (its timeout starts).
+
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { cortexRequest } from '../../../shared/cortex-transport.ts';
+import { idempotencyHeaders, requiredString, segment } from '../common.ts';
+import { phaseIdField, runIdField, runResource } from './fields.ts';
+
+export const description = updateDisplayOptions(runResource('startPhase'), [runIdField, phaseIdField]);
+
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject> {
+  const runId = requiredString(this, 'runId', itemIndex, 'Run ID');
+  const phaseId = requiredString(this, 'phaseId', itemIndex, 'Phase ID');
+  return await cortexRequest(this, {
+    method: 'POST',
+    path: `/v1/runs/${segment(runId)}/phases/${segment(phaseId)}/start`,
+    body: {},
+    headers: idempotencyHeaders(this, itemIndex),
+    itemIndex,
+  });
+}
