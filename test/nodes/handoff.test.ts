@@ -159,7 +159,7 @@ describe('node description', () => {
     }
   });
 
-  it('lists, for each resource, operations the router can run; usable as a tool', () => {
+  it('lists, for each resource, operations the router can run; usable as a tool, without Wait for Completion', () => {
     const description = new Handoff().description;
     assert.equal(description.usableAsTool, true);
     const operations = description.properties.filter((p) => p.name === 'operation');
@@ -169,6 +169,8 @@ describe('node description', () => {
       ['workflowRun', ['completePhase', 'complete', 'failPhase', 'fail', 'get', 'getRollbackPlan', 'markRollbackStep', 'start', 'startPhase']],
       ['metrics', ['contractorPerformance', 'workflowStats']],
     ]);
+    const wait = (operations[0]!.options as Array<{ value: string; displayOptions?: unknown }>).find((o) => o.value === 'waitForCompletion');
+    assert.deepEqual(wait?.displayOptions, { show: { '@tool': [false] } }, 'agents do not get the operation that pauses the execution');
   });
 });
 

@@ -34,6 +34,8 @@ export const description: INodeProperties[] = [
         value: 'waitForCompletion',
         description: 'Pause until the handoff is completed, failed or timed out',
         action: 'Wait for a handoff to finish',
+        // Not offered to AI agents (the node's Tool variant): it pauses the whole execution.
+        displayOptions: { show: { '@tool': [false] } },
       },
     ],
     default: 'create',
