@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createEngine, type Engine } from './engine.ts';
+import { createEngine, type Engine, type StoredCredential } from './engine.ts';
 import { generateCertificates } from '../simulators/proxmox/certs.ts';
 import { DEFAULT_TOKENS, ProxmoxSimulator } from '../simulators/proxmox/server.ts';
 
@@ -13,7 +13,7 @@ describe('Proxmox VE API credential test', () => {
   let sim: ProxmoxSimulator;
   let engine: Engine;
   const token = DEFAULT_TOKENS[0]!;
-  const credential = (data: Record<string, unknown>) => ({ id: 'c1', name: 'Proxmox', data: { baseUrl: sim.url, ca: sim.caPem, ...data } });
+  const credential = (data: StoredCredential['data']): StoredCredential => ({ id: 'c1', name: 'Proxmox', data: { baseUrl: sim.url, ca: sim.caPem, ...data } });
 
   before(async () => {
     sim = await ProxmoxSimulator.start({ timeScale: 0.02 });
