@@ -106,6 +106,34 @@ export class TalosClient {
     });
   }
 
+  /**
+   * A failed call names the node's hostname when it can: from an earlier reply, or (for errors
+   * the node itself answered, not connection failures) from a quick Version call.
+   */
+  private async withHostname(error: unknown, options: CallOptions): Promise<unknown> {
+    if (!(error instanceof TalosApiError) || error.hostname || !options.node || error.transient || error.codeName === 'DEADLINE_EXCEEDED') return error;
+    if (!this.hostnames.has(options.node)) {
+      const info = lookupMethod('machine.MachineService', 'Version');
+      await new Promise<void>((resolve) => {
+        this.client.makeUnaryRequest(
+          info.path,
+          (value: object) => encode(info.requestType, value),
+          (bytes: Buffer) => decode(info.responseType, bytes),
+          {},
+          this.metadata(options.node),
+          { deadline: Date.now() + Math.min(2000, options.timeoutMs) },
+          (failure, value) => {
+            if (!failure && value) for (const message of (value as { messages?: Array<Record<string, any>> }).messages ?? []) this.remember(options.node, message);
+            resolve();
+          },
+        );
+      });
+    }
+    const hostname = this.hostnameOf(options.node);
+    if (!hostname) return error;
+    return new TalosApiError(error.message, { code: error.code, method: error.method, endpoint: error.endpoint, node: error.node, hostname, details: error.details });
+  }
+
   /** A unary call; returns the reply's `messages`, throwing on a gRPC status or a message error. */
   async unary(service: string, name: string, request: object, options: CallOptions): Promise<Array<Record<string, any>>> {
     const info = lookupMethod(service, name);
@@ -119,7 +147,7 @@ export class TalosClient {
         { deadline: Date.now() + options.timeoutMs },
         (error, value) => (error ? reject(this.failure(info, options, error)) : resolve(value ?? {})),
       );
-    });
+    }).catch(async (error: unknown) => await Promise.reject(await this.withHostname(error, options)));
     const messages: Array<Record<string, any>> = Array.isArray(reply.messages) ? reply.messages : [reply];
     for (const message of messages) {
       this.remember(options.node, message);

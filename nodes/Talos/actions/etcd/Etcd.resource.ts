@@ -1,0 +1,24 @@
+import type { INodeProperties } from 'n8n-workflow';
+import type { Operation } from '../common.ts';
+import * as listMembers from './listMembers.operation.ts';
+import * as removeMember from './removeMember.operation.ts';
+import * as snapshot from './snapshot.operation.ts';
+
+export const operations: Record<string, Operation> = { listMembers, removeMember, snapshot };
+
+export const description: INodeProperties[] = [
+  {
+    displayName: 'Operation',
+    name: 'operation',
+    type: 'options',
+    noDataExpression: true,
+    displayOptions: { show: { resource: ['etcd'] } },
+    options: [
+      { name: 'List Members', value: 'listMembers', action: 'List etcd members' },
+      { name: 'Remove Member', value: 'removeMember', action: 'Remove an etcd member', description: 'Remove a member whose node is gone' },
+      { name: 'Snapshot', value: 'snapshot', action: 'Take an etcd snapshot', description: 'Stream an etcd snapshot into a file' },
+    ],
+    default: 'listMembers',
+  },
+  ...Object.values(operations).flatMap((operation) => operation.description),
+];

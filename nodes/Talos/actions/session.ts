@@ -1,0 +1,96 @@
+// Per-execution connections of the Talos node: Talos clients (one per endpoint, closed when the
+// execution's items are done), fresh clients for reboot waits, and the Kubernetes client (from the
+// Kubernetes credential or from a Talos control plane's kubeconfig).
+
+import type { IExecuteFunctions } from 'n8n-workflow';
+import { TalosClient, type CallOptions } from '../transport/client.ts';
+import { resolveTalosCredential, type ResolvedTalos, type TalosCredentialData } from '../transport/talosconfig.ts';
+import { KubeClient, parseKubeconfig } from '../transport/kubernetes.ts';
+import { readTarGz } from '../transport/tar.ts';
+
+export interface TalosTarget {
+  client: TalosClient;
+  call: CallOptions;
+  resolved: ResolvedTalos;
+}
+
+export class Session {
+  private readonly ctx: IExecuteFunctions;
+  private readonly clients = new Map<string, TalosClient>();
+  private readonly kube = new Map<string, KubeClient>();
+  private resolved: ResolvedTalos | undefined;
+
+  constructor(ctx: IExecuteFunctions) {
+    this.ctx = ctx;
+  }
+
+  async credential(): Promise<ResolvedTalos> {
+    if (!this.resolved) this.resolved = resolveTalosCredential((await this.ctx.getCredentials('talosApi')) as TalosCredentialData);
+    return this.resolved;
+  }
+
+  node(itemIndex: number): string | undefined {
+    const node = String(this.ctx.getNodeParameter('node', itemIndex, '') ?? '').trim();
+    return node || undefined;
+  }
+
+  timeoutMs(itemIndex: number): number {
+    return Math.max(1, Number(this.ctx.getNodeParameter('timeout', itemIndex, 30))) * 1000;
+  }
+
+  /**
+   * The client and call options for an item. In maintenance mode the Node field is the address to
+   * dial (a node without configuration is reached directly, like `talosctl --insecure -n`).
+   */
+  async talos(itemIndex: number): Promise<TalosTarget> {
+    const resolved = await this.credential();
+    const node = this.node(itemIndex);
+    const connection = resolved.insecure && node ? { ...resolved, endpoints: [node] } : resolved;
+    if (!connection.endpoints.length) throw new Error('No endpoint: set the Node field (maintenance mode) or the credential\'s endpoints');
+    const key = connection.endpoints.join(',');
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new TalosClient(connection);
+      this.clients.set(key, client);
+    }
+    return { client, resolved, call: { node: resolved.insecure ? undefined : node, timeoutMs: this.timeoutMs(itemIndex) } };
+  }
+
+  /** A factory of new clients for the same target (reconnecting while a node reboots). */
+  async connector(itemIndex: number): Promise<() => TalosClient> {
+    const resolved = await this.credential();
+    const node = this.node(itemIndex);
+    const connection = resolved.insecure && node ? { ...resolved, endpoints: [node] } : resolved;
+    return () => new TalosClient(connection);
+  }
+
+  async kubernetes(itemIndex: number): Promise<KubeClient> {
+    const source = this.ctx.getNodeParameter('kubeconfigSource', itemIndex, 'talos') as string;
+    const send = (options: Parameters<IExecuteFunctions['helpers']['httpRequest']>[0]) => this.ctx.helpers.httpRequest(options);
+    if (source === 'credential') {
+      let client = this.kube.get('credential');
+      if (!client) {
+        const credentials = await this.ctx.getCredentials('kubernetesApi');
+        client = new KubeClient(parseKubeconfig(String(credentials.kubeconfig ?? ''), String(credentials.context ?? '')), send);
+        this.kube.set('credential', client);
+      }
+      return client;
+    }
+    const node = this.node(itemIndex) ?? '';
+    let client = this.kube.get(`talos:${node}`);
+    if (!client) {
+      const { client: talos, call } = await this.talos(itemIndex);
+      const archive = await talos.readAll('machine.MachineService', 'Kubeconfig', {}, call);
+      const kubeconfig = readTarGz(archive).get('kubeconfig');
+      if (!kubeconfig) throw new Error('The Kubeconfig archive from Talos holds no "kubeconfig" file');
+      client = new KubeClient(parseKubeconfig(kubeconfig.toString('utf8')), send);
+      this.kube.set(`talos:${node}`, client);
+    }
+    return client;
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+}
