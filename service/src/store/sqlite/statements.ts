@@ -63,9 +63,11 @@ export function prepareStatements(db: Db) {
       `INSERT INTO handoffs (id, from_contractor, to_contractor, task_id, run_id, status, created_at, version, body)
        VALUES (@id, @from_contractor, @to_contractor, @task_id, @run_id, @status, @created_at, @version, @body)`,
     ),
+    // Only the columns a transition can change: a handoff's parties, task, run and creation
+    // time never do, and a column named in SET makes SQLite rewrite every index holding it
+    // (all six secondary indexes, twice the pages per commit, where only status moves).
     updateHandoff: db.prepare<[HandoffParams & { expected_version: number }]>(
-      `UPDATE handoffs SET from_contractor = @from_contractor, to_contractor = @to_contractor, task_id = @task_id,
-         run_id = @run_id, status = @status, created_at = @created_at, version = @version, body = @body
+      `UPDATE handoffs SET status = @status, version = @version, body = @body
        WHERE id = @id AND version = @expected_version`,
     ),
     getHandoff: db.prepare<[string], string>('SELECT body FROM handoffs WHERE id = ?').pluck(),
