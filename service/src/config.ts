@@ -18,6 +18,11 @@ const Env = z.object({
   CORTEX_PORT: z.coerce.number().int().min(0).max(65535).default(7300),
   CORTEX_DATABASE: z.string().min(1).default('.data/cortex.sqlite'),
   CORTEX_DATABASE_URL: z.string().optional(),
+  CORTEX_DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a plain lowercase identifier (letters, digits, _)')
+    .default('public'),
+  CORTEX_DATABASE_POOL_SIZE: positiveInt.default(10),
   CORTEX_ADMIN_TOKEN: z.string().min(16, 'CORTEX_ADMIN_TOKEN must be at least 16 characters').optional(),
   CORTEX_CONTRACTOR_TOKENS: z.string().optional(),
   CORTEX_TOKENS_FILE: z.string().optional(),
@@ -31,6 +36,8 @@ const Env = z.object({
   CORTEX_DELIVERY_CONCURRENCY: positiveInt.default(16),
   CORTEX_DELIVERY_BACKOFF_MS: positiveInt.default(1000),
   CORTEX_TIMER_BATCH: positiveInt.default(500),
+  CORTEX_TIMER_LEASE_MS: positiveInt.default(30_000),
+  CORTEX_TIMER_CONCURRENCY: positiveInt.optional(),
   CORTEX_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
 });
 
@@ -38,7 +45,12 @@ export interface Config {
   host: string;
   port: number;
   databasePath: string;
+  /** PostgreSQL connection URL; when set, the service runs on PostgreSQL instead of the SQLite file. */
   databaseUrl: string | null;
+  /** PostgreSQL schema holding the tables (created if missing); replicas of one deployment share it. */
+  databaseSchema: string;
+  /** Most PostgreSQL connections one replica opens. */
+  databasePoolSize: number;
   /** Admin token when given; main.ts makes one (kept in a 0600 file) when not. */
   adminToken: string | null;
   tokens: readonly TokenEntry[];
@@ -52,6 +64,10 @@ export interface Config {
   /** Callback retry backoff base: the first retry waits up to this long, doubling per attempt. */
   deliveryBackoffMs: number;
   timerBatch: number;
+  /** How long a sweeper's lease on a due timer lasts: a replica that dies holding it delays that timer by up to this. */
+  timerLeaseMs: number;
+  /** Due timers one replica fires at once; null: the store's default (SQLite 1, PostgreSQL 8). */
+  timerConcurrency: number | null;
   shutdownGraceMs: number;
 }
 
@@ -112,7 +128,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.CORTEX_HOST,
     port: e.CORTEX_PORT,
     databasePath: e.CORTEX_DATABASE,
-    databaseUrl: e.CORTEX_DATABASE_URL ?? null,
+    databaseUrl: e.CORTEX_DATABASE_URL || null,
+    databaseSchema: e.CORTEX_DATABASE_SCHEMA,
+    databasePoolSize: e.CORTEX_DATABASE_POOL_SIZE,
     adminToken: e.CORTEX_ADMIN_TOKEN ?? null,
     tokens: Object.freeze(tokens.data),
     tls,
@@ -124,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deliveryConcurrency: e.CORTEX_DELIVERY_CONCURRENCY,
     deliveryBackoffMs: e.CORTEX_DELIVERY_BACKOFF_MS,
     timerBatch: e.CORTEX_TIMER_BATCH,
+    timerLeaseMs: e.CORTEX_TIMER_LEASE_MS,
+    timerConcurrency: e.CORTEX_TIMER_CONCURRENCY ?? null,
     shutdownGraceMs: e.CORTEX_SHUTDOWN_GRACE_MS,
   });
 }

@@ -12,6 +12,7 @@ import { systemClock, type Clock } from './domain/principal.ts';
 import { HandoffService } from './domain/handoffs.ts';
 import { RunService } from './domain/runs.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
+import { PostgresStore } from './store/postgres/postgres-store.ts';
 import type { Store } from './store/store.ts';
 import { Loop } from './loops/supervisor.ts';
 import { createTimeoutSweep } from './loops/timeout-sweeper.ts';
@@ -45,6 +46,8 @@ function adminToken(config: Config, logger: Logger): string {
   if (config.adminToken) return config.adminToken;
   const file = join(dirname(config.databasePath), 'admin-token');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  // On PostgreSQL nothing else lives in this directory; make it for the token file.
+  mkdirSync(dirname(file), { recursive: true });
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -54,7 +57,8 @@ function adminToken(config: Config, logger: Logger): string {
 
 async function openStore(config: Config): Promise<Store> {
   if (config.databaseUrl) {
-    throw new Error('CORTEX_DATABASE_URL (PostgreSQL) is not supported by this build yet; unset it to use SQLite');
+    // PostgreSQL: several replicas may share the schema (migrations run under an advisory lock).
+    return PostgresStore.open(config.databaseUrl, { schema: config.databaseSchema, poolSize: config.databasePoolSize });
   }
   if (config.databasePath !== ':memory:') mkdirSync(dirname(config.databasePath), { recursive: true });
   return SqliteStore.open(config.databasePath);
@@ -86,7 +90,17 @@ export async function startService(config: Config, options: ServiceOptions = {})
     name: 'timeout-sweeper',
     intervalMs: config.sweepIntervalMs,
     logger,
-    tick: createTimeoutSweep({ store: wakingStore, handoffs, runs, clock, logger, batchSize: config.timerBatch }),
+    tick: createTimeoutSweep({
+      store: wakingStore,
+      handoffs,
+      runs,
+      clock,
+      logger,
+      batchSize: config.timerBatch,
+      leaseMs: config.timerLeaseMs,
+      // SQLite commits one transaction at a time in this process; PostgreSQL overlaps them.
+      concurrency: config.timerConcurrency ?? (store.kind === 'postgres' ? 8 : 1),
+    }),
   });
   const relay = createOutboxRelay({
     store: wakingStore,

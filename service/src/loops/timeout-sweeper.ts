@@ -20,27 +20,49 @@ export interface SweeperDeps {
   leaseMs?: number;
   /** Upper bound on the work of one tick, so that stop() is never kept waiting long. */
   tickBudgetMs?: number;
+  /**
+   * Timers of a batch fired at once (default 1). On PostgreSQL each firing is a
+   * transaction waiting for its commit to reach the disk; several in flight share those
+   * flushes. Timers of one subject meet on its version check, so the order does not matter.
+   */
+  concurrency?: number;
 }
 
 export function createTimeoutSweep(deps: SweeperDeps): () => Promise<number | void> {
   const leaseMs = deps.leaseMs ?? 30_000;
   const budgetMs = deps.tickBudgetMs ?? 2_000;
+  const width = Math.max(1, Math.floor(deps.concurrency ?? 1));
   return async () => {
     const started = Date.now();
+    /** The time of the last claim that left nothing due unclaimed, if the tick ended on one. */
+    let drainedAt: number | null = null;
     for (let round = 0; round < 1000 && Date.now() - started < budgetMs; round++) {
-      const due = await deps.store.claimDueTimers(deps.clock.now(), deps.batchSize, leaseMs);
-      for (const timer of due) {
-        try {
-          const service = timer.subject_kind === 'handoff' ? deps.handoffs : deps.runs;
-          const fired = await service.fireTimer(timer);
-          if (!fired) await deps.store.deleteTimer(timer);
-        } catch (error) {
-          deps.logger.warn({ err: error, timer: { kind: timer.kind, subject: timer.subject_id } }, 'timer could not fire; retried after its lease');
+      const claimedAt = deps.clock.now();
+      const due = await deps.store.claimDueTimers(claimedAt, deps.batchSize, leaseMs);
+      let next = 0;
+      const worker = async () => {
+        while (next < due.length) {
+          const timer = due[next++]!;
+          try {
+            const service = timer.subject_kind === 'handoff' ? deps.handoffs : deps.runs;
+            const fired = await service.fireTimer(timer);
+            if (!fired) await deps.store.deleteTimer(timer);
+          } catch (error) {
+            deps.logger.warn({ err: error, timer: { kind: timer.kind, subject: timer.subject_id } }, 'timer could not fire; retried after its lease');
+          }
         }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(width, due.length)) }, worker));
+      if (due.length < deps.batchSize) {
+        drainedAt = claimedAt;
+        break;
       }
-      if (due.length < deps.batchSize) break;
     }
     const next = await deps.store.nextTimerDue();
-    return next ?? undefined;
+    // A timer that was already due at the last claim and still is there is leased (by
+    // another replica, or by us after a failed firing): come back after the interval
+    // instead of spinning on it until its lease runs out.
+    if (next === null || (drainedAt !== null && next <= drainedAt)) return undefined;
+    return next;
   };
 }

@@ -11,7 +11,10 @@
 // Differences from SQLite: history.seq and definitions.seq are identities (the latter
 // breaks created_at ties by storage order, what SQLite's rowid does); outbox counts are
 // counted on demand rather than kept by triggers, because one counter row updated by
-// every fan-out would serialize all writers of all replicas on that row.
+// every fan-out would serialize all writers of all replicas on that row; for the same
+// reason the stats counters are sharded (see below).
+
+import { APPLY_FUNCTION_SQL } from './apply-function.ts';
 
 export interface Migration {
   version: number;
@@ -131,23 +134,33 @@ CREATE TABLE contractor_participation (
   PRIMARY KEY (contractor, key)
 );
 
+-- Counters are split over a few shard rows per contractor / workflow (a writer picks one
+-- shard per transaction; readers add the shards up): every finished handoff of one
+-- contractor would otherwise queue on one row lock held until its commit is on disk.
 CREATE TABLE contractor_stats (
-  contractor             TEXT COLLATE "C" PRIMARY KEY,
+  contractor             TEXT COLLATE "C" NOT NULL,
+  shard                  SMALLINT NOT NULL,
   workflows_participated BIGINT NOT NULL DEFAULT 0,
   handoffs_finished      BIGINT NOT NULL DEFAULT 0,
   handoffs_failed        BIGINT NOT NULL DEFAULT 0,
-  handoff_time_sum_ms    BIGINT NOT NULL DEFAULT 0
+  handoff_time_sum_ms    BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (contractor, shard)
 );
 
 CREATE TABLE contractor_errors (
   contractor TEXT NOT NULL,
   error      TEXT COLLATE "C" NOT NULL,
+  shard      SMALLINT NOT NULL,
   count      BIGINT NOT NULL,
-  PRIMARY KEY (contractor, error)
+  PRIMARY KEY (contractor, error, shard)
 );
 
+-- last_seq orders finished runs with the same last_at across shards (the later applied
+-- one is the last, as on SQLite).
+CREATE SEQUENCE workflow_finish_seq;
 CREATE TABLE workflow_stats (
-  workflow_id      TEXT COLLATE "C" PRIMARY KEY,
+  workflow_id      TEXT COLLATE "C" NOT NULL,
+  shard            SMALLINT NOT NULL,
   total            BIGINT NOT NULL,
   successful       BIGINT NOT NULL,
   failed           BIGINT NOT NULL,
@@ -155,16 +168,19 @@ CREATE TABLE workflow_stats (
   duration_min_ms  BIGINT,
   duration_max_ms  BIGINT,
   last_at          BIGINT,
+  last_seq         BIGINT,
   last_status      TEXT,
-  last_duration_ms BIGINT
+  last_duration_ms BIGINT,
+  PRIMARY KEY (workflow_id, shard)
 );
 
 CREATE TABLE workflow_duration_buckets (
   workflow_id TEXT NOT NULL,
   bucket      INTEGER NOT NULL,
+  shard       SMALLINT NOT NULL,
   count       BIGINT NOT NULL,
-  PRIMARY KEY (workflow_id, bucket)
+  PRIMARY KEY (workflow_id, bucket, shard)
 );
-`;
+${APPLY_FUNCTION_SQL}`;
 
 export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'init', sql: init }];

@@ -1,14 +1,15 @@
 // The Store on PostgreSQL (node-postgres). Several service replicas may share one
-// database: every write is one transaction on one pooled client; concurrent updates of
-// one record meet on its row lock and the loser's `version = expected` check fails
-// (VersionConflict); timers and outbox rows are leased with FOR UPDATE SKIP LOCKED so
-// that replicas never lease the same row; idempotency keys are a primary key, so one
-// key commits once across all replicas.
+// database: every write is one transaction — a single call of the cortex_apply function
+// (apply-function.ts), one round trip; concurrent updates of one record meet on its row
+// lock and the loser's `version = expected` check fails (VersionConflict); timers and
+// outbox rows are leased with FOR UPDATE SKIP LOCKED so that replicas never lease the
+// same row; idempotency keys are a primary key, so one key commits once across replicas.
 //
-// Every connection has search_path set to the store's schema (startup option), so one
-// database can hold several independent stores (tests use one schema each).
+// Every connection has search_path set to the store's schema (a startup option), so one
+// database can hold several independent stores (tests use one schema each). Fixed
+// statements are named prepared statements: parsed and planned once per connection.
 
-import pg, { type Pool, type PoolClient } from 'pg';
+import pg, { type Pool } from 'pg';
 import type {
   Handoff,
   HistoryEvent,
@@ -36,7 +37,7 @@ import { canonicalJson, historyFromRow, subscriptionFromRow, subscriptionParams,
 import { PgListQueries } from './lists.ts';
 import { checkSchemaName, migrate } from './migrate.ts';
 import { SQL } from './sql.ts';
-import { mapUniqueViolation, pgCode, pgConstraint, writeMutation } from './writes.ts';
+import { STATS_SHARDS, mapApplyError, mutationDocument, pgCode, pgConstraint } from './writes.ts';
 
 export interface PostgresStoreOptions {
   /** Schema holding the tables (created if missing). Default 'public'. */
@@ -108,18 +109,23 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------- writes
 
+  /**
+   * One call of cortex_apply: a single statement, so a single transaction — all of the
+   * mutation commits or none of it. Deadlocks and serialization failures are tried again.
+   */
   async apply(mutation: Mutation): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.transaction((client) => writeMutation(client, mutation, Date.now()));
+        const shard = Math.floor(Math.random() * STATS_SHARDS);
+        await this.q('apply', [mutationDocument(mutation, Date.now()), Date.now(), shard]);
         return;
       } catch (error) {
         const code = pgCode(error);
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
-        const mapped = mapUniqueViolation(error, mutation);
+        const mapped = mapApplyError(error, mutation);
         if (mapped) throw mapped;
         if (code === '23505' && pgConstraint(error) === 'idempotency_pkey' && mutation.idempotency) {
-          // The other transaction committed the key (a unique violation waits for it to end).
+          // Another transaction committed the key (a unique violation waits for it to end).
           const existing = await this.getIdempotency(mutation.idempotency.principal, mutation.idempotency.key);
           if (existing) throw new IdempotencyKeyTaken(existing);
           if (attempt < MAX_ATTEMPTS) continue;
@@ -129,36 +135,20 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** BEGIN … COMMIT on one pooled client; ROLLBACK on any error, then rethrows it. */
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError as Error; // the connection is unusable: do not return it to the pool
-      }
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  /** A fixed statement of sql.ts, prepared once per connection under its own name. */
+  private q<R extends pg.QueryResultRow = Record<string, unknown>>(key: keyof typeof SQL, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>({ name: `cortex_${key}`, text: SQL[key], values });
   }
 
   // ---------------------------------------------------------------- records
 
   async getIdempotency(principal: string, key: string): Promise<IdempotencyRecord | null> {
-    const { rows } = await this.pool.query<IdempotencyRecord>(SQL.getIdempotency, [principal, key]);
+    const { rows } = await this.q<IdempotencyRecord>('getIdempotency', [principal, key]);
     return rows[0] ? { ...rows[0] } : null;
   }
 
   async getHandoff(id: string): Promise<Handoff | null> {
-    return this.body<Handoff>(SQL.getHandoff, [id]);
+    return this.body<Handoff>('getHandoff', [id]);
   }
 
   listHandoffs(query: HandoffQuery): Promise<Page<Handoff>> {
@@ -166,7 +156,7 @@ export class PostgresStore implements Store {
   }
 
   async getRun(id: string): Promise<Run | null> {
-    return this.body<Run>(SQL.getRun, [id]);
+    return this.body<Run>('getRun', [id]);
   }
 
   listRuns(query: RunQuery): Promise<Page<Run>> {
@@ -174,19 +164,19 @@ export class PostgresStore implements Store {
   }
 
   async listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]> {
-    const { rows } = await this.pool.query<HistoryRow>(SQL.listHistory, [subject, id, afterSeq, Math.max(0, Math.floor(limit))]);
+    const { rows } = await this.q<HistoryRow>('listHistory', [subject, id, afterSeq, Math.max(0, Math.floor(limit))]);
     return rows.map(historyFromRow);
   }
 
-  private async body<T>(sql: string, params: unknown[]): Promise<T | null> {
-    const { rows } = await this.pool.query<{ body: string }>(sql, params);
+  private async body<T>(key: keyof typeof SQL, params: unknown[]): Promise<T | null> {
+    const { rows } = await this.q<{ body: string }>(key, params);
     return rows[0] ? (JSON.parse(rows[0].body) as T) : null;
   }
 
   // ---------------------------------------------------------------- definitions
 
   async putDefinition(definition: WorkflowDefinition, at: number): Promise<'created' | 'unchanged'> {
-    const inserted = await this.pool.query(SQL.insertDefinition, [
+    const inserted = await this.q('insertDefinition', [
       definition.workflow_id,
       definition.version,
       definition.workflow_name,
@@ -194,20 +184,20 @@ export class PostgresStore implements Store {
       at,
     ]);
     if (inserted.rowCount) return 'created';
-    const existing = await this.body<unknown>(SQL.getDefinitionVersion, [definition.workflow_id, definition.version]);
+    const existing = await this.body<unknown>('getDefinitionVersion', [definition.workflow_id, definition.version]);
     if (existing !== null && canonicalJson(existing) === canonicalJson(definition)) return 'unchanged';
     throw new DuplicateRecord('definition', `${definition.workflow_id}@${definition.version}`);
   }
 
   async getDefinition(workflowId: string, version?: string): Promise<WorkflowDefinition | null> {
     return version === undefined
-      ? this.body<WorkflowDefinition>(SQL.getLatestDefinition, [workflowId])
-      : this.body<WorkflowDefinition>(SQL.getDefinitionVersion, [workflowId, version]);
+      ? this.body<WorkflowDefinition>('getLatestDefinition', [workflowId])
+      : this.body<WorkflowDefinition>('getDefinitionVersion', [workflowId, version]);
   }
 
   async listDefinitions(): Promise<{ workflow_id: string; version: string; workflow_name: string; created_at: number }[]> {
-    const { rows } = await this.pool.query<{ workflow_id: string; version: string; workflow_name: string; created_at: number }>(
-      SQL.listDefinitions,
+    const { rows } = await this.q<{ workflow_id: string; version: string; workflow_name: string; created_at: number }>(
+      'listDefinitions',
     );
     return rows.map((row) => ({ ...row }));
   }
@@ -217,7 +207,7 @@ export class PostgresStore implements Store {
   async createSubscription(subscription: Subscription): Promise<void> {
     const s = subscriptionParams(subscription);
     try {
-      await this.pool.query(SQL.insertSubscription, [
+      await this.q('insertSubscription', [
         s.subscription_id,
         s.owner,
         s.url,
@@ -236,20 +226,20 @@ export class PostgresStore implements Store {
   }
 
   async getSubscription(id: string): Promise<Subscription | null> {
-    const { rows } = await this.pool.query<SubscriptionRow>(SQL.getSubscription, [id]);
+    const { rows } = await this.q<SubscriptionRow>('getSubscription', [id]);
     return rows[0] ? subscriptionFromRow(rows[0]) : null;
   }
 
   async listSubscriptions(owner?: string): Promise<Subscription[]> {
     const { rows } =
       owner === undefined
-        ? await this.pool.query<SubscriptionRow>(SQL.listSubscriptions)
-        : await this.pool.query<SubscriptionRow>(SQL.listSubscriptionsByOwner, [owner]);
+        ? await this.q<SubscriptionRow>('listSubscriptions')
+        : await this.q<SubscriptionRow>('listSubscriptionsByOwner', [owner]);
     return rows.map(subscriptionFromRow);
   }
 
   async deleteSubscription(id: string): Promise<boolean> {
-    const result = await this.pool.query(SQL.deleteSubscription, [id]);
+    const result = await this.q('deleteSubscription', [id]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -258,7 +248,7 @@ export class PostgresStore implements Store {
   async claimDueTimers(now: number, limit: number, leaseMs: number): Promise<DueTimer[]> {
     if (limit < 1) return [];
     const leaseUntil = now + leaseMs;
-    const { rows } = await this.pool.query<Timer>(SQL.claimTimers, [now, Math.floor(limit), leaseUntil]);
+    const { rows } = await this.q<Timer>('claimTimers', [now, Math.floor(limit), leaseUntil]);
     return rows
       .map((row) => ({
         subject_kind: row.subject_kind,
@@ -271,16 +261,16 @@ export class PostgresStore implements Store {
   }
 
   async deleteTimer(timer: Timer): Promise<void> {
-    await this.pool.query(SQL.deleteTimer, [timer.subject_kind, timer.subject_id, timer.kind, timer.due_at]);
+    await this.q('deleteTimer', [timer.subject_kind, timer.subject_id, timer.kind, timer.due_at]);
   }
 
   async nextTimerDue(): Promise<number | null> {
-    const { rows } = await this.pool.query<{ due_at: number }>(SQL.nextTimerDue);
+    const { rows } = await this.q<{ due_at: number }>('nextTimerDue');
     return rows[0]?.due_at ?? null;
   }
 
   async countTimers(): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(SQL.countTimers);
+    const { rows } = await this.q<{ n: number }>('countTimers');
     return rows[0]?.n ?? 0;
   }
 
@@ -288,25 +278,25 @@ export class PostgresStore implements Store {
 
   async claimDueOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
     if (limit < 1) return [];
-    const { rows } = await this.pool.query<OutboxMessage>(SQL.claimOutbox, [now, Math.floor(limit), now + leaseMs]);
+    const { rows } = await this.q<OutboxMessage>('claimOutbox', [now, Math.floor(limit), now + leaseMs]);
     return rows.map((row) => ({ ...row })).sort((a, b) => a.next_attempt_at - b.next_attempt_at);
   }
 
   async markDelivered(messageId: string, attempts: number, at: number): Promise<void> {
-    await this.pool.query(SQL.markDelivered, [attempts, at, messageId]);
+    await this.q('markDelivered', [attempts, at, messageId]);
   }
 
   async scheduleRetry(messageId: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
-    await this.pool.query(SQL.scheduleRetry, [attempts, nextAttemptAt, lastError, messageId]);
+    await this.q('scheduleRetry', [attempts, nextAttemptAt, lastError, messageId]);
   }
 
   async markDead(messageId: string, attempts: number, lastError: string, at: number): Promise<void> {
-    await this.pool.query(SQL.markDead, [attempts, lastError, at, messageId]);
+    await this.q('markDead', [attempts, lastError, at, messageId]);
   }
 
   async outboxCounts(): Promise<{ pending: number; delivered: number; dead: number }> {
     const counts = { pending: 0, delivered: 0, dead: 0 };
-    const { rows } = await this.pool.query<{ status: string; n: number }>(SQL.outboxCounts);
+    const { rows } = await this.q<{ status: string; n: number }>('outboxCounts');
     for (const row of rows) {
       if (row.status === 'pending' || row.status === 'delivered' || row.status === 'dead') counts[row.status] = row.n;
     }
@@ -316,31 +306,31 @@ export class PostgresStore implements Store {
   // ---------------------------------------------------------------- stats
 
   async getWorkflowStats(workflowId: string): Promise<WorkflowStatsRow | null> {
-    const { rows } = await this.pool.query<Omit<WorkflowStatsRow, 'buckets'>>(SQL.getWorkflowStats, [workflowId]);
+    const { rows } = await this.q<Omit<WorkflowStatsRow, 'buckets'>>('getWorkflowStats', [workflowId]);
     if (!rows[0]) return null;
     const buckets = new Map<number, number>();
-    const bucketRows = await this.pool.query<{ bucket: number; count: number }>(SQL.getBuckets, [workflowId]);
+    const bucketRows = await this.q<{ bucket: number; count: number }>('getBuckets', [workflowId]);
     for (const b of bucketRows.rows) buckets.set(b.bucket, b.count);
     return { ...rows[0], buckets };
   }
 
   async listWorkflowIdsWithStats(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ workflow_id: string }>(SQL.listWorkflowIds);
+    const { rows } = await this.q<{ workflow_id: string }>('listWorkflowIds');
     return rows.map((row) => row.workflow_id);
   }
 
   async getContractorStats(contractor: string, topErrors: number): Promise<ContractorStatsRow | null> {
-    const { rows } = await this.pool.query<Omit<ContractorStatsRow, 'common_errors'>>(SQL.getContractorStats, [contractor]);
+    const { rows } = await this.q<Omit<ContractorStatsRow, 'common_errors'>>('getContractorStats', [contractor]);
     if (!rows[0]) return null;
-    const errors = await this.pool.query<{ error: string; count: number }>(SQL.topErrors, [
+    const errors = await this.q<{ error: string; n: number }>('topErrors', [
       contractor,
       Math.max(0, Math.floor(topErrors)),
     ]);
-    return { ...rows[0], common_errors: errors.rows.map((e) => ({ error: e.error, count: e.count })) };
+    return { ...rows[0], common_errors: errors.rows.map((e) => ({ error: e.error, count: e.n })) };
   }
 
   async listContractorsWithStats(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ contractor: string }>(SQL.listContractors);
+    const { rows } = await this.q<{ contractor: string }>('listContractors');
     return rows.map((row) => row.contractor);
   }
 }

@@ -1,87 +1,53 @@
-// The body of Store.apply for PostgreSQL: runs on one pooled client inside the store's
-// transaction, in the order the contract fixes — idempotency, record, history, outbox
-// fan-out, timers (clear, then set), stats. Errors are left raw here; the store maps
-// them (by SQLSTATE and constraint name) after its ROLLBACK.
+// Store.apply for PostgreSQL, client side: the mutation becomes one JSON document for
+// the cortex_apply function (apply-function.ts), and the function's errors become the
+// contract's errors. The document keeps the contract's order (idempotency, record,
+// history, outbox fan-out, timers cleared then set, stats), with two adjustments:
+// timers of one key keep only the last one (one upsert may not touch a row twice; the
+// last wins, as with SQLite's one-by-one upserts) and stats deltas are sorted so that two
+// transactions never wait on each other's counter rows in opposite orders.
 
-import type { ClientBase } from 'pg';
 import { bucketOf } from '../../domain/histogram.ts';
 import type { StatsDelta, Timer } from '../../domain/types.ts';
 import { ConcurrencyKeyTaken, DuplicateRecord, VersionConflict, type Mutation } from '../store.ts';
 import { handoffParams, runParams } from '../sqlite/rows.ts';
-import { SQL } from './sql.ts';
 
-/** Call inside a transaction. `now` stamps the outbox rows. Throws VersionConflict or a raw pg error. */
-export async function writeMutation(client: ClientBase, m: Mutation, now: number): Promise<void> {
-  if (m.idempotency) {
-    const r = m.idempotency;
-    await client.query(SQL.insertIdempotency, [r.principal, r.key, r.request_hash, r.status, r.body, r.created_at]);
-  }
-  if (m.handoff) await writeHandoff(client, m.handoff);
-  if (m.run) await writeRun(client, m.run);
-  const history = m.history ?? [];
-  if (history.length > 0) {
-    await client.query(SQL.insertHistory, [
-      history.map((e) => e.subject_kind),
-      history.map((e) => e.subject_id),
-      history.map((e) => e.type),
-      history.map((e) => e.actor),
-      history.map((e) => e.at),
-      history.map((e) => JSON.stringify(e.data ?? {})),
-    ]);
-  }
-  const outgoing = m.outgoing ?? [];
-  if (outgoing.length > 0) {
-    const timestamp = new Date(now).toISOString();
-    await client.query(SQL.fanOut, [
-      outgoing.map((e) => e.type),
-      outgoing.map((e) => JSON.stringify(e.attributes)),
-      outgoing.map((e) => JSON.stringify({ type: e.type, timestamp, data: e.payload })),
-      now,
-    ]);
-  }
-  const clear = m.timersToClear ?? [];
-  if (clear.length > 0) {
-    await client.query(SQL.clearTimers, [
-      clear.map((t) => t.subject_kind),
-      clear.map((t) => t.subject_id),
-      clear.map((t) => t.kind ?? null),
-    ]);
-  }
-  const set = lastPerKey(m.timersToSet ?? []);
-  if (set.length > 0) {
-    await client.query(SQL.setTimers, [
-      set.map((t) => t.subject_kind),
-      set.map((t) => t.subject_id),
-      set.map((t) => t.kind),
-      set.map((t) => t.due_at),
-    ]);
-  }
-  for (const delta of m.stats ?? []) await applyStats(client, delta);
+/** Row shards per contractor / workflow counter (see migrations.ts); a transaction writes one. */
+export const STATS_SHARDS = 16;
+
+/** The JSON text of cortex_apply's first argument. */
+export function mutationDocument(m: Mutation, now: number): string {
+  const timestamp = new Date(now).toISOString();
+  const handoff = m.handoff ? ('insert' in m.handoff ? m.handoff.insert : m.handoff.update) : null;
+  const run = m.run ? ('insert' in m.run ? m.run.insert : m.run.update) : null;
+  return JSON.stringify({
+    idempotency: m.idempotency ?? null,
+    handoff:
+      m.handoff && handoff
+        ? { op: 'insert' in m.handoff ? 'insert' : 'update', ...handoffParams(handoff), expected_version: 'insert' in m.handoff ? null : m.handoff.expectedVersion }
+        : null,
+    run:
+      m.run && run
+        ? { op: 'insert' in m.run ? 'insert' : 'update', ...runParams(run), expected_version: 'insert' in m.run ? null : m.run.expectedVersion }
+        : null,
+    history: (m.history ?? []).map((e) => ({
+      subject_kind: e.subject_kind,
+      subject_id: e.subject_id,
+      type: e.type,
+      actor: e.actor,
+      at: e.at,
+      data: JSON.stringify(e.data ?? {}),
+    })),
+    outgoing: (m.outgoing ?? []).map((e) => ({
+      type: e.type,
+      attributes: e.attributes,
+      body: JSON.stringify({ type: e.type, timestamp, data: e.payload }),
+    })),
+    timers_to_clear: (m.timersToClear ?? []).map((t) => ({ subject_kind: t.subject_kind, subject_id: t.subject_id, kind: t.kind ?? null })),
+    timers_to_set: lastPerKey(m.timersToSet ?? []),
+    stats: [...(m.stats ?? [])].sort(statsOrder).map(statsEntry),
+  });
 }
 
-async function writeHandoff(client: ClientBase, write: NonNullable<Mutation['handoff']>): Promise<void> {
-  const h = handoffParams('insert' in write ? write.insert : write.update);
-  const params = [h.id, h.from_contractor, h.to_contractor, h.task_id, h.run_id, h.status, h.created_at, h.version, h.body];
-  if ('insert' in write) {
-    await client.query(SQL.insertHandoff, params);
-    return;
-  }
-  const result = await client.query(SQL.updateHandoff, [...params, write.expectedVersion]);
-  if (result.rowCount === 0) throw new VersionConflict('handoff', h.id);
-}
-
-async function writeRun(client: ClientBase, write: NonNullable<Mutation['run']>): Promise<void> {
-  const r = runParams('insert' in write ? write.insert : write.update);
-  const params = [r.id, r.workflow_id, r.status, r.concurrency_key, r.created_at, r.version, r.body];
-  if ('insert' in write) {
-    await client.query(SQL.insertRun, params);
-    return;
-  }
-  const result = await client.query(SQL.updateRun, [...params, write.expectedVersion]);
-  if (result.rowCount === 0) throw new VersionConflict('run', r.id);
-}
-
-/** One upsert may not touch a row twice: of timers with the same key, the last one wins (as SQLite's one-by-one upserts do). */
 function lastPerKey(timers: Timer[]): Timer[] {
   if (timers.length < 2) return timers;
   const byKey = new Map<string, Timer>();
@@ -93,25 +59,34 @@ function lastPerKey(timers: Timer[]): Timer[] {
   return [...byKey.values()];
 }
 
-async function applyStats(client: ClientBase, delta: StatsDelta): Promise<void> {
+/** Contractors' rows first, then workflows', each by name; the sort is stable (same-key order kept). */
+function statsOrder(a: StatsDelta, b: StatsDelta): number {
+  const x = a.kind === 'run_finished' ? `w:${a.workflow_id}` : `c:${a.contractor}`;
+  const y = b.kind === 'run_finished' ? `w:${b.workflow_id}` : `c:${b.contractor}`;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function statsEntry(delta: StatsDelta): Record<string, unknown> {
   switch (delta.kind) {
     case 'participation':
-      await client.query(SQL.participation, [delta.contractor, delta.key]);
-      return;
+      return { kind: delta.kind, contractor: delta.contractor, key: delta.key };
     case 'handoff_finished':
-      await client.query(SQL.handoffFinished, [delta.contractor, delta.failed ? 1 : 0, delta.duration_ms, delta.error_code || null]);
-      return;
+      return {
+        kind: delta.kind,
+        contractor: delta.contractor,
+        failed: delta.failed ? 1 : 0,
+        duration_ms: delta.duration_ms,
+        error_code: delta.error_code || null,
+      };
     case 'run_finished':
-      await client.query(SQL.runFinished, [
-        delta.workflow_id,
-        delta.status === 'completed' ? 1 : 0,
-        delta.status === 'failed' ? 1 : 0,
-        delta.duration_ms,
-        delta.at,
-        delta.status,
-        bucketOf(delta.duration_ms),
-      ]);
-      return;
+      return {
+        kind: delta.kind,
+        workflow_id: delta.workflow_id,
+        status: delta.status,
+        duration_ms: delta.duration_ms,
+        at: delta.at,
+        bucket: bucketOf(delta.duration_ms),
+      };
   }
 }
 
@@ -127,11 +102,18 @@ export function pgConstraint(error: unknown): string | undefined {
 }
 
 /**
- * Maps a unique violation of `apply` to the contract's errors. The idempotency key is
- * not handled here: its existing record is read after the rollback (see the store).
+ * Maps cortex_apply's errors to the contract's, or null. The idempotency key is not
+ * handled here: its existing record is read afterwards (see the store).
  */
-export function mapUniqueViolation(error: unknown, m: Mutation): Error | null {
-  if (pgCode(error) !== '23505') return null;
+export function mapApplyError(error: unknown, m: Mutation): Error | null {
+  const code = pgCode(error);
+  if (code === 'CX409') {
+    const subject = (error as { detail?: string }).detail;
+    if (subject === 'handoff' && m.handoff) return new VersionConflict('handoff', handoffParams('insert' in m.handoff ? m.handoff.insert : m.handoff.update).id);
+    if (subject === 'run' && m.run) return new VersionConflict('run', runParams('insert' in m.run ? m.run.insert : m.run.update).id);
+    return null;
+  }
+  if (code !== '23505') return null;
   switch (pgConstraint(error)) {
     case 'handoffs_pkey':
       return m.handoff && 'insert' in m.handoff ? new DuplicateRecord('handoff', m.handoff.insert.handoff_id) : null;
