@@ -161,25 +161,39 @@ export class HandoffTrigger implements INodeType {
 
   webhookMethods = {
     default: {
-      /** True when the stored subscription still exists on the service with this node's settings. */
+      /**
+       * True when the stored subscription still exists on the service with this node's URL, events
+       * and filter. One that is gone is forgotten; one with other settings is deleted (create()
+       * then makes the right one). A test listener ("Listen for test event": manual mode, the
+       * /webhook-test/ URL) starts from the active workflow's static data: the production
+       * subscription it finds there is left alone.
+       */
       async checkExists(this: IHookFunctions): Promise<boolean> {
         const state = this.getWorkflowStaticData('node') as SubscriptionState;
         const subscriptionId = state.subscriptionId;
-        if (!subscriptionId || !state.secret) return false;
+        if (!subscriptionId) return false;
+        const forget = () => {
+          delete state.subscriptionId;
+          delete state.secret;
+        };
         const existing = await unlessNotFound(
           cortexRequest<SubscriptionView>(this, { method: 'GET', path: subscriptionPath(subscriptionId) }),
         );
         if (!existing) {
           // Deleted on the service (or owned by another token): create a new one.
-          delete state.subscriptionId;
-          delete state.secret;
+          forget();
           return false;
         }
-        if (matches(existing, desiredSubscription(this))) return true;
-        // URL, events or filter changed since it was created: replace it.
-        await removeSubscription(this, subscriptionId);
-        delete state.subscriptionId;
-        delete state.secret;
+        const desired = desiredSubscription(this);
+        if (existing.url === desired.url) {
+          if (state.secret && matches(existing, desired)) return true;
+          // Same endpoint, other events or filter (or its secret was lost): replace it.
+          await removeSubscription(this, subscriptionId);
+        } else if (this.getMode() !== 'manual') {
+          // n8n's webhook URL changed: the old subscription would call a dead address.
+          await removeSubscription(this, subscriptionId);
+        }
+        forget();
         return false;
       },
 
@@ -235,8 +249,16 @@ export class HandoffTrigger implements INodeType {
     const event = typeof body.type === 'string' ? body.type : '';
     const handoff = body.data?.handoff;
     const events = this.getNodeParameter('events', []) as string[];
-    // A signed call for an event this node no longer listens to is acknowledged, not run.
-    if (!handoff || !events.includes(event)) {
+    const contractor = String(this.getNodeParameter('contractor', '')).trim();
+    const fromContractor = String((this.getNodeParameter('options', {}) as IDataObject).fromContractor ?? '').trim();
+    // A signed call this node's settings do not ask for (a subscription made before they changed)
+    // is acknowledged, not run.
+    if (
+      !handoff ||
+      !events.includes(event) ||
+      handoff.to_contractor !== contractor ||
+      (fromContractor !== '' && handoff.from_contractor !== fromContractor)
+    ) {
       return { webhookResponse: { received: true, started: false } };
     }
     return {

@@ -195,7 +195,16 @@ export interface Engine {
    * HookContext; mode 'trigger', activation 'activate'). Nodes with webhooks and no webhookId get
    * one (as n8n's editor does). Call listen() first when a remote service must reach the URLs.
    */
-  activate(workflow: WorkflowJson): Promise<Activation>;
+  activate(workflow: WorkflowJson, options?: ActivateOptions): Promise<Activation>;
+}
+
+export interface ActivateOptions {
+  /**
+   * Register test webhooks as the editor's "Listen for test event" does (n8n's TestWebhooks):
+   * mode and activation 'manual', URLs under /webhook-test/. Pass the active workflow's static
+   * data in the workflow JSON (n8n starts a test listener from the stored workflow).
+   */
+  test?: boolean;
 }
 
 /** A call to a production webhook (/webhook/<path>) of an active workflow. */
@@ -448,7 +457,7 @@ class HarnessEngine implements Engine {
   async listen(): Promise<string> {
     if (this.server) return this.baseUrl;
     const server = createServer((req, res) => {
-      if (req.url?.startsWith('/webhook/')) void this.handleProductionWebhook(req, res);
+      if (req.url?.startsWith('/webhook/') || req.url?.startsWith('/webhook-test/')) void this.handleProductionWebhook(req, res);
       else void this.handleWaitingWebhook(req, res);
     });
     await new Promise<void>((resolve, reject) => {
@@ -716,14 +725,14 @@ class HarnessEngine implements Engine {
 
   // --- active workflows (n8n CLI: active-workflow-manager.ts, webhook.service.ts, webhook-helpers.ts)
 
-  async activate(workflowJson: WorkflowJson): Promise<Activation> {
+  async activate(workflowJson: WorkflowJson, options: ActivateOptions = {}): Promise<Activation> {
     const json = this.normalize(workflowJson);
     for (const node of json.nodes) {
       const webhooks = this.nodeTypes.getByNameAndVersion(node.type, node.typeVersion).description.webhooks ?? [];
       if (webhooks.length > 0) node.webhookId ??= randomUUID();
     }
-    const active = new ActiveWorkflow(this, json);
-    await active.register('activate');
+    const active = new ActiveWorkflow(this, json, options.test === true);
+    await active.register(options.test ? 'manual' : 'activate');
     this.active.add(active);
     return active;
   }
@@ -741,6 +750,7 @@ class HarnessEngine implements Engine {
     };
   }
 
+  /** /webhook/<path> (active workflows) and /webhook-test/<path> (test listeners). */
   private async handleProductionWebhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: unknown): void => {
       if (res.headersSent) return;
@@ -750,10 +760,11 @@ class HarnessEngine implements Engine {
     };
     try {
       const url = new URL(req.url ?? '/', this.baseUrl);
-      const path = trimSlashes(decodeURIComponent(url.pathname.slice('/webhook/'.length)));
+      const test = url.pathname.startsWith('/webhook-test/');
+      const path = trimSlashes(decodeURIComponent(url.pathname.slice(test ? '/webhook-test/'.length : '/webhook/'.length)));
       const method = (req.method ?? 'GET').toUpperCase();
       for (const active of this.active) {
-        const target = active.find(method, path);
+        const target = active.find(method, path, test);
         if (!target) continue;
         const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
         const rawBody = Buffer.from(await readBody(req), 'utf8');
@@ -830,9 +841,11 @@ class ActiveWorkflow implements Activation {
   private readonly engine: ReturnType<HarnessEngine['internals']>;
   private readonly waiters: Array<{ count: number; resolve: (result: RunResult) => void; reject: (error: unknown) => void }> = [];
   private deactivated = false;
+  private readonly test: boolean;
 
-  constructor(engine: HarnessEngine, json: WorkflowJson) {
+  constructor(engine: HarnessEngine, json: WorkflowJson, test: boolean) {
     this.engine = engine.internals();
+    this.test = test;
     this.workflow = json;
     this.instance = this.engine.createWorkflow(json);
   }
@@ -869,6 +882,7 @@ class ActiveWorkflow implements Activation {
       workflowId: this.instance.id,
       workflowExecuteAdditionalData: additionalData,
       webhookId: node.webhookId,
+      ...(this.test ? { isTest: true } : {}),
     };
   }
 
@@ -890,9 +904,14 @@ class ActiveWorkflow implements Activation {
     return found;
   }
 
+  /** Test listeners run in 'manual' mode (n8n's TestWebhooks), active workflows in the engine's mode. */
+  private mode(): WorkflowExecuteMode {
+    return this.test ? 'manual' : this.engine.mode;
+  }
+
   /** checkExists, then create where it answered false (WebhookService.createWebhookIfNotExists). */
   async register(activation: WorkflowActivateMode): Promise<void> {
-    for (const { methods, context } of this.hookContexts(this.engine.mode, activation)) {
+    for (const { methods, context } of this.hookContexts(this.mode(), activation)) {
       const exists = methods.checkExists ? await methods.checkExists.call(context) : false;
       if (!exists && methods.create) await methods.create.call(context);
     }
@@ -929,11 +948,12 @@ class ActiveWorkflow implements Activation {
   webhookUrl(nodeName: string, webhookName = 'default'): string {
     const webhook = this.webhooks().find((w) => w.node.name === nodeName && w.description.name === webhookName);
     if (!webhook) throw new Error(`Node "${nodeName}" has no production webhook "${webhookName}"`);
-    return `${this.engine.additionalData('url').webhookBaseUrl}/${webhook.path}`;
+    const urls = this.engine.additionalData('url');
+    return `${this.test ? urls.webhookTestBaseUrl : urls.webhookBaseUrl}/${webhook.path}`;
   }
 
-  find(method: string, path: string): { node: string } | undefined {
-    if (this.deactivated) return undefined;
+  find(method: string, path: string, test: boolean): { node: string } | undefined {
+    if (this.deactivated || test !== this.test) return undefined;
     const webhook = this.webhooks().find((w) => w.method === method && w.path === path);
     return webhook ? { node: webhook.node.name } : undefined;
   }
@@ -964,7 +984,7 @@ class ActiveWorkflow implements Activation {
     additionalData.httpRequest = request as unknown as IWorkflowExecuteAdditionalData['httpRequest'];
     additionalData.httpResponse = response as unknown as IWorkflowExecuteAdditionalData['httpResponse'];
     const data = this.webhookData(webhook.node, webhook.description, method, webhook.path, additionalData);
-    const context = new core.WebhookContext(this.instance, webhook.node, additionalData, this.engine.mode, data, [], null);
+    const context = new core.WebhookContext(this.instance, webhook.node, additionalData, this.mode(), data, [], null);
     const answer: IWebhookResponseData = await nodeType.webhook.call(context);
 
     if (answer.noWebhookResponse === true && answer.workflowData === undefined) {

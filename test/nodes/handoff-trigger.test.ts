@@ -139,6 +139,41 @@ describe('Handoff Trigger: activation and deactivation', () => {
     assert.equal(active.staticData(TRIGGER).subscriptionId, undefined);
   });
 
+  it('a test listener ("Listen for test event") gets its own subscription and leaves the production one alone', async () => {
+    const production = await engine.activate(triggerWorkflow());
+    const productionState = { ...production.staticData(TRIGGER) };
+    // n8n starts a test listener from the stored workflow, static data included.
+    const listener = await engine.activate(
+      { ...production.workflow, staticData: { [`node:${TRIGGER}`]: { ...productionState } } },
+      { test: true },
+    );
+    const testState = listener.staticData(TRIGGER);
+    assert.ok(listener.webhookUrl(TRIGGER).includes('/webhook-test/'));
+    assert.notEqual(testState.subscriptionId, productionState.subscriptionId);
+    const urls = Object.fromEntries((await subscriptionsOf('talos-contractor')).map((s) => [s.subscription_id, s.url]));
+    assert.equal(urls[String(productionState.subscriptionId)], production.webhookUrl(TRIGGER), 'the production subscription is untouched');
+    assert.equal(urls[String(testState.subscriptionId)], listener.webhookUrl(TRIGGER));
+
+    // a handoff reaches both: the test listener runs in manual mode, the active workflow as usual
+    const handoff = await createHandoff();
+    const [tested, produced] = await Promise.all([listener.waitForExecution(1), production.waitForExecution(1)]);
+    assert.equal(tested.jsonOf(TRIGGER)[0]?.handoff_id, handoff.handoff_id);
+    assert.equal(produced.jsonOf(TRIGGER)[0]?.handoff_id, handoff.handoff_id);
+
+    await listener.deactivate();
+    assert.equal((await service.call('GET', `/v1/subscriptions/${testState.subscriptionId}`, { as: 'talos-contractor' })).status, 404);
+    assert.equal((await service.call('GET', `/v1/subscriptions/${productionState.subscriptionId}`, { as: 'talos-contractor' })).status, 200);
+    assert.deepEqual({ ...production.staticData(TRIGGER) }, productionState);
+
+    // the production URL itself changed (another webhook id): the old subscription is replaced
+    const moved = structuredClone(production.workflow);
+    moved.nodes[0]!.webhookId = randomUUID();
+    await production.reactivate(moved);
+    assert.notEqual(production.staticData(TRIGGER).subscriptionId, productionState.subscriptionId);
+    assert.equal((await service.call('GET', `/v1/subscriptions/${productionState.subscriptionId}`, { as: 'talos-contractor' })).status, 404);
+    await production.deactivate();
+  });
+
   it('a token that may not listen for the contractor fails the activation with the service message', async () => {
     await assert.rejects(engine.activate(triggerWorkflow({ contractor: 'security-master' })), (error: Error & { httpCode?: string }) => {
       assert.equal(error.constructor.name, 'NodeApiError');
@@ -229,7 +264,7 @@ describe('Handoff Trigger: callbacks from the service', () => {
 
   it('verifies the exact bytes received: whitespace n8n would drop when re-serialising still verifies', async () => {
     const secret = String(active.staticData(TRIGGER).secret);
-    const raw = '{ "type": "handoff.created",\n  "timestamp": "2026-01-01T00:00:00.000Z", "data": { "handoff": { "handoff_id": "spaced" } } }';
+    const raw = '{ "type": "handoff.created",\n  "timestamp": "2026-01-01T00:00:00.000Z", "data": { "handoff": { "handoff_id": "spaced", "to_contractor": "talos-contractor" } } }';
     const id = `msg_${randomUUID()}`;
     const at = Math.floor(Date.now() / 1000);
     const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(at), 'webhook-signature': signWebhook(secret, id, at, raw) };
@@ -248,11 +283,17 @@ describe('Handoff Trigger: callbacks from the service', () => {
     assert.equal(spacedWithoutRaw.statusCode, 401);
   });
 
-  it('a signed call for an event the node does not listen to is acknowledged without starting', async () => {
+  it('a signed call for an event or contractor the node does not listen to is acknowledged without starting', async () => {
     const secret = String(active.staticData(TRIGGER).secret);
-    const call = signedCall(secret, callbackBody('handoff.failed', { handoff_id: 'x' }));
-    const result = await active.call(TRIGGER, { headers: call.headers, rawBody: call.raw });
-    assert.equal(result.statusCode, 200);
-    assert.equal(result.started, false);
+    for (const body of [
+      callbackBody('handoff.failed', { handoff_id: 'x', to_contractor: 'talos-contractor' }),
+      callbackBody('handoff.created', { handoff_id: 'y', to_contractor: 'security-master' }),
+      { type: 'handoff.created', timestamp: new Date().toISOString(), data: {} },
+    ]) {
+      const call = signedCall(secret, body);
+      const result = await active.call(TRIGGER, { headers: call.headers, rawBody: call.raw });
+      assert.equal(result.statusCode, 200);
+      assert.equal(result.started, false);
+    }
   });
 });
