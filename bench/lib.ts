@@ -33,6 +33,11 @@ export interface BenchResult {
   target: string;
   /** null: informational (no target). */
   pass: boolean | null;
+  /**
+   * CPU (in cores) that other processes on the machine used while this was measured: on a
+   * shared 2-core machine, anything near 1 means the figure is understated.
+   */
+  otherLoad?: number;
 }
 
 export interface Benchmark {

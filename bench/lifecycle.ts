@@ -82,6 +82,7 @@ export const lifecycle: Benchmark = {
           value: `${fmt(result.perSecond)} transitions/s`,
           target: `≥ ${fmt(TARGET)}/s`,
           pass: result.perSecond >= TARGET,
+          otherLoad: result.otherCpu,
         },
       ];
     } finally {

@@ -49,13 +49,15 @@ async function main(): Promise<number> {
   }
 
   console.log(`\n== summary (${fmt((performance.now() - began) / 1000, 0)} s)\n`);
-  const rows = [['benchmark', 'measured', 'value', 'target', 'result']];
+  const rows = [['benchmark', 'measured', 'value', 'target', 'result', 'other load']];
   for (const r of results) {
-    rows.push([r.bench, r.metric, r.value, r.target, r.metric === 'ERROR' ? 'ERROR' : r.pass === null ? 'info' : r.pass ? 'PASS' : 'MISS']);
+    const result = r.metric === 'ERROR' ? 'ERROR' : r.pass === null ? 'info' : r.pass ? 'PASS' : 'MISS';
+    rows.push([r.bench, r.metric, r.value, r.target, result, r.otherLoad === undefined ? '' : `${fmt(r.otherLoad, 2)} cores`]);
   }
   console.log(table(rows));
   const misses = results.filter((r) => r.pass === false).length;
   console.log(`\n${results.filter((r) => r.pass === true).length} PASS, ${misses} MISS${failed ? `, ${failed} ERROR` : ''}`);
+  console.log(`'other load': CPU that other processes used during the measurement, in cores of ${cpu.length}; rates and latencies suffer when it is high.`);
   return failed > 0 ? 1 : 0;
 }
 

@@ -223,6 +223,7 @@ export const timeouts: Benchmark = {
           value: `${fmt(p99)} ms`,
           target: `≤ ${TARGET_P99_MS} ms`,
           pass: complete && p99 <= TARGET_P99_MS,
+          otherLoad: otherLoad,
         },
         {
           bench: 'timeouts',
