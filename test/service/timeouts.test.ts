@@ -220,10 +220,10 @@ describe('handoff deadlines', () => {
 test('deadlines that passed while the service was down fire right after start, exactly once', async () => {
   const svc = await startTestService();
   try {
-    const pendingA = await createHandoff(svc, { claim_timeout: 0.4 });
-    const pendingB = await createHandoff(svc, { claim_timeout: 0.4, task_id: 'task-2' });
-    const working = await createHandoff(svc, { completion_timeout: 0.4, task_id: 'task-3' });
-    const beating = await createHandoff(svc, { heartbeat_timeout: 0.4, task_id: 'task-4' });
+    const pendingA = await createHandoff(svc, { claim_timeout: 1.5 });
+    const pendingB = await createHandoff(svc, { claim_timeout: 1.5, task_id: 'task-2' });
+    const working = await createHandoff(svc, { completion_timeout: 1.5, task_id: 'task-3' });
+    const beating = await createHandoff(svc, { heartbeat_timeout: 1.5, task_id: 'task-4' });
     const notYet = await createHandoff(svc, { claim_timeout: 60, task_id: 'task-5' });
     await claim(svc, working.handoff_id);
     await claim(svc, beating.handoff_id);
@@ -232,7 +232,8 @@ test('deadlines that passed while the service was down fire right after start, e
 
     await svc.service.stop();
     const stoppedAt = Date.now();
-    await sleep(800); // every short deadline passes while nothing runs
+    await sleep(1700); // every short deadline passes while nothing runs
+    // (1.5 s deadlines leave the set-up above time to finish on a loaded machine)
     await svc.restart();
     const restartedAt = Date.now();
 
