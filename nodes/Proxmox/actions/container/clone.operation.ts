@@ -1,0 +1,3 @@
+import { makeClone } from '../guest/clone.ts';
+
+export const { description, execute } = makeClone('container');

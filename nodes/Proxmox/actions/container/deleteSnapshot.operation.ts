@@ -1,0 +1,3 @@
+import { makeDeleteSnapshot } from '../guest/snapshots.ts';
+
+export const { description, execute } = makeDeleteSnapshot('container');

@@ -1,0 +1,3 @@
+import { makeGetStatus } from '../guest/getStatus.ts';
+
+export const { description, execute } = makeGetStatus('container');

@@ -1,0 +1,3 @@
+import { makeList } from '../guest/list.ts';
+
+export const { description, execute } = makeList('container');

@@ -1,0 +1,3 @@
+import { makeCreate } from '../guest/create.ts';
+
+export const { description, execute } = makeCreate('vm');

@@ -1,0 +1,3 @@
+import { makeCreateSnapshot } from '../guest/snapshots.ts';
+
+export const { description, execute } = makeCreateSnapshot('vm');

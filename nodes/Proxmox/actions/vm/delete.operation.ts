@@ -1,0 +1,3 @@
+import { makeDelete } from '../guest/delete.ts';
+
+export const { description, execute } = makeDelete('vm');

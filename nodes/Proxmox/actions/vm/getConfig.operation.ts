@@ -1,0 +1,3 @@
+import { makeGetConfig } from '../guest/getConfig.ts';
+
+export const { description, execute } = makeGetConfig('vm');

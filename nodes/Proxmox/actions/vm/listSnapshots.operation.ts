@@ -1,0 +1,3 @@
+import { makeListSnapshots } from '../guest/snapshots.ts';
+
+export const { description, execute } = makeListSnapshots('vm');

@@ -1,0 +1,3 @@
+import { makeMigrate } from '../guest/migrate.ts';
+
+export const { description, execute } = makeMigrate('vm');

@@ -1,0 +1,3 @@
+import { makeRegenerateCloudInit } from '../guest/regenerateCloudInit.ts';
+
+export const { description, execute } = makeRegenerateCloudInit();

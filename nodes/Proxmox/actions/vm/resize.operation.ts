@@ -1,0 +1,3 @@
+import { makeResize } from '../guest/resize.ts';
+
+export const { description, execute } = makeResize('vm');

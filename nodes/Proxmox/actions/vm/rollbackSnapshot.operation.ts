@@ -1,0 +1,3 @@
+import { makeRollbackSnapshot } from '../guest/snapshots.ts';
+
+export const { description, execute } = makeRollbackSnapshot('vm');

@@ -1,0 +1,3 @@
+import { makePower } from '../guest/power.ts';
+
+export const { description, execute } = makePower('vm', 'shutdown');

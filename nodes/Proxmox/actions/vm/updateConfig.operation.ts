@@ -1,0 +1,3 @@
+import { makeUpdateConfig } from '../guest/updateConfig.ts';
+
+export const { description, execute } = makeUpdateConfig('vm');
