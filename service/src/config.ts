@@ -39,6 +39,9 @@ const Env = z.object({
   CORTEX_TIMER_LEASE_MS: positiveInt.default(30_000),
   CORTEX_TIMER_CONCURRENCY: positiveInt.optional(),
   CORTEX_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  CORTEX_APPROVER_GROUPS: z.string().optional(),
+  CORTEX_APPROVAL_LINK_SECRET: z.string().min(32, 'CORTEX_APPROVAL_LINK_SECRET must be at least 32 characters').optional(),
+  CORTEX_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'CORTEX_PUBLIC_URL must be an http(s) URL' }).optional(),
 });
 
 export interface Config {
@@ -69,6 +72,12 @@ export interface Config {
   /** Due timers one replica fires at once; null: the store's default (SQLite 1, PostgreSQL 8). */
   timerConcurrency: number | null;
   shutdownGraceMs: number;
+  /** Approver groups: name → identities (CORTEX_APPROVER_GROUPS='sre=alice,bob;security=carol'). */
+  approverGroups: ReadonlyMap<string, readonly string[]>;
+  /** HMAC key of the approval links; main.ts makes one (kept in a 0600 file) when not set. */
+  approvalLinkSecret: string | null;
+  /** Base of the approval links; null: the URL the service listens on. */
+  publicUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -84,6 +93,24 @@ function parseTokenList(list: string): TokenEntry[] {
       if (eq <= 0) throw new ConfigError(`CORTEX_CONTRACTOR_TOKENS entry ${index + 1} is not name=token`);
       return { name: pair.slice(0, eq), token: pair.slice(eq + 1), role: 'contractor' };
     });
+}
+
+const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+
+/** `name=alice,bob;name2=carol` (approver groups). */
+export function parseApproverGroups(text: string | undefined): Map<string, readonly string[]> {
+  const groups = new Map<string, readonly string[]>();
+  for (const [index, entry] of (text ?? '').split(';').map((e) => e.trim()).filter(Boolean).entries()) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS entry ${index + 1} is not name=identity,identity (lowercase group name)`);
+    if (groups.has(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS names group ${name} twice`);
+    const members = entry.slice(eq + 1).split(',').map((m) => m.trim()).filter(Boolean);
+    const bad = members.find((m) => !APPROVER.test(m));
+    if (members.length === 0 || bad !== undefined) throw new ConfigError(`CORTEX_APPROVER_GROUPS group ${name}: ${bad === undefined ? 'no members' : `"${bad}" is not an approver identity`}`);
+    groups.set(name, Object.freeze([...new Set(members)]));
+  }
+  return groups;
 }
 
 function describe(issues: z.core.$ZodIssue[], prefix: string): string {
@@ -145,5 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timerLeaseMs: e.CORTEX_TIMER_LEASE_MS,
     timerConcurrency: e.CORTEX_TIMER_CONCURRENCY ?? null,
     shutdownGraceMs: e.CORTEX_SHUTDOWN_GRACE_MS,
+    approverGroups: parseApproverGroups(e.CORTEX_APPROVER_GROUPS),
+    approvalLinkSecret: e.CORTEX_APPROVAL_LINK_SECRET ?? null,
+    publicUrl: e.CORTEX_PUBLIC_URL ? e.CORTEX_PUBLIC_URL.replace(/\/+$/, '') : null,
   });
 }

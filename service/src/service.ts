@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './log.ts';
 import { systemClock, type Clock } from './domain/principal.ts';
 import { HandoffService } from './domain/handoffs.ts';
 import { RunService } from './domain/runs.ts';
+import { ApprovalService } from './domain/approvals.ts';
+import { ApprovalLinks } from './domain/approval-links.ts';
 import { SqliteStore } from './store/sqlite/sqlite-store.ts';
 import { PostgresStore } from './store/postgres/postgres-store.ts';
 import type { Store } from './store/store.ts';
@@ -55,6 +57,22 @@ function adminToken(config: Config, logger: Logger): string {
   return token;
 }
 
+/**
+ * The approval links' HMAC key: configured, or made once and kept beside the database
+ * (mode 0600). Replicas must share it: set CORTEX_APPROVAL_LINK_SECRET on all of them.
+ */
+function approvalLinkSecret(config: Config, logger: Logger): string {
+  if (config.approvalLinkSecret) return config.approvalLinkSecret;
+  const file = join(dirname(config.databasePath), 'approval-link-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  logger.warn({ file }, 'no CORTEX_APPROVAL_LINK_SECRET configured: generated one and wrote it to this file');
+  return secret;
+}
+
 async function openStore(config: Config): Promise<Store> {
   if (config.databaseUrl) {
     // PostgreSQL: several replicas may share the schema (migrations run under an advisory lock).
@@ -85,6 +103,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   const handoffs = new HandoffService(wakingStore, clock, telemetry.observer);
   const runs = new RunService(wakingStore, clock, telemetry.observer);
+  const approvals = new ApprovalService(wakingStore, clock, telemetry.observer, config.approverGroups);
+  // The listen URL is known once the server listens; links are made per request.
+  let listenUrl = '';
+  const publicUrl = () => config.publicUrl ?? listenUrl;
+  const approvalLinks = new ApprovalLinks(approvalLinkSecret(config, logger), publicUrl);
 
   sweeper = new Loop({
     name: 'timeout-sweeper',
@@ -94,12 +117,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
       store: wakingStore,
       handoffs,
       runs,
+      approvals,
       clock,
       logger,
       batchSize: config.timerBatch,
       leaseMs: config.timerLeaseMs,
-      // SQLite commits one transaction at a time in this process; PostgreSQL overlaps them.
-      concurrency: config.timerConcurrency ?? (store.kind === 'postgres' ? 8 : 1),
+      // PostgreSQL overlaps the firings' transactions; on SQLite the firings in flight
+      // commit together (the store's group commit), one transaction per turn.
+      concurrency: config.timerConcurrency ?? (store.kind === 'postgres' ? 8 : 32),
     }),
   });
   const relay = createOutboxRelay({
@@ -122,6 +147,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
     telemetry,
     handoffs,
     runs,
+    approvals,
+    approvalLinks,
+    publicUrl,
     authenticator,
     bodyLimit: config.bodyLimit,
     version: SERVICE_VERSION,
@@ -137,6 +165,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   const port = (server.address() as AddressInfo).port;
   const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  listenUrl = url;
   loops.sweeper.start();
   loops.relayLoop.start();
   accepting = true;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { CortexError } from '../../service/src/domain/errors.ts';
 import { bucketOf } from '../../service/src/domain/histogram.ts';
 import type {
+  Approval,
   EventType,
   Handoff,
   HistoryEvent,
@@ -104,6 +105,31 @@ export function makeSubscription(overrides: Partial<Subscription> = {}): Subscri
   };
 }
 
+export function makeApproval(overrides: Partial<Approval> = {}): Approval {
+  return {
+    approval_id: uid('apr'),
+    title: 'Deploy',
+    description: '**now**',
+    context: { cluster: 'c1', nodes: [1, 2], extra: null, ok: true },
+    approvers: ['alice', 'bob', 'carol'],
+    approvers_requested: ['alice', 'group:ops'],
+    required_approvals: 2,
+    reject_on_first_rejection: true,
+    status: 'pending',
+    decisions: [],
+    outcome_reason: null,
+    deadline_at: T0 + 60_000,
+    callback_url: 'https://n8n.example.test/webhook-waiting/1?signature=x',
+    subscription_id: null,
+    created_by: 'alice',
+    version: 1,
+    created_at: T0,
+    updated_at: T0,
+    finished_at: null,
+    ...overrides,
+  };
+}
+
 export function makeDefinition(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
   return {
     workflow_id: 'wf-deploy',
@@ -117,6 +143,10 @@ export function makeDefinition(overrides: Partial<WorkflowDefinition> = {}): Wor
 
 function historyOf(subject: 'handoff' | 'run', id: string, type: string, at = T0): HistoryEvent {
   return { subject_kind: subject, subject_id: id, type, actor: 'alice', at, data: { note: type, n: null } };
+}
+
+function historyOfApproval(id: string): HistoryEvent {
+  return { subject_kind: 'approval', subject_id: id, type: 'approval.decision', actor: 'bob', at: T0, data: { decision: 'approve' } };
 }
 
 function handoffEvent(type: EventType, h: Handoff): OutgoingEvent {
@@ -917,6 +947,97 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
             ['handoff', 'h1', 'completion', T0 + 50],
           ],
         );
+      });
+    });
+
+    describe('approvals', () => {
+      const approvedEvent = (a: Approval): OutgoingEvent => ({ type: 'approval.approved', attributes: { approval_id: a.approval_id }, payload: { approval_id: a.approval_id } });
+
+      it('round-trips an approval exactly, refuses a duplicate id and returns null for an unknown one', async () => {
+        const a = makeApproval({ decisions: [{ approver: 'bob', decision: 'reject', comment: null, at: T0 + 1, via: 'link' }] });
+        await store.apply({ approval: { insert: a } });
+        assert.deepEqual(await store.getApproval(a.approval_id), a);
+        assert.equal(await store.getApproval('apr_missing'), null);
+        await assert.rejects(
+          store.apply({ approval: { insert: { ...a, title: 'other' } }, history: [historyOfApproval(a.approval_id)] }),
+          isError(DuplicateRecord, (e) => {
+            assert.equal(e.subject, 'approval');
+            assert.equal(e.id, a.approval_id);
+          }),
+        );
+        assert.deepEqual(await store.getApproval(a.approval_id), a);
+        assert.deepEqual(await store.listHistory('approval', a.approval_id, 0, 10), []);
+      });
+
+      it('creates its subscriptions in the same transaction, in time for the mutation\'s own events', async () => {
+        const a = makeApproval();
+        const sub = makeSubscription({ events: ['approval.approved', 'approval.timed_out'], filter: { approval_id: a.approval_id } });
+        const other = makeSubscription({ events: ['approval.approved'], filter: { approval_id: 'apr_other' } });
+        await store.createSubscription(other);
+        await store.apply({
+          approval: { insert: a },
+          subscriptions: [sub],
+          history: [historyOfApproval(a.approval_id)],
+          outgoing: [approvedEvent(a)],
+          timersToSet: [{ subject_kind: 'approval', subject_id: a.approval_id, kind: 'deadline', due_at: a.deadline_at }],
+        });
+        assert.deepEqual(await store.getSubscription(sub.subscription_id), sub);
+        const messages = await store.claimDueOutbox(Date.now() + 1000, 10, 1000);
+        assert.deepEqual(messages.map((m) => [m.subscription_id, m.event_type]), [[sub.subscription_id, 'approval.approved']], 'only the matching approval_id');
+        assert.equal(JSON.parse(messages[0]!.body).type, 'approval.approved');
+        const [timer] = await store.claimDueTimers(a.deadline_at, 10, 1000);
+        assert.deepEqual(timer && { kind: timer.subject_kind, id: timer.subject_id, due: timer.due_at }, { kind: 'approval', id: a.approval_id, due: a.deadline_at });
+        assert.equal((await store.listHistory('approval', a.approval_id, 0, 10)).length, 1);
+        // A second subscription with the same id is a DuplicateRecord, and takes the mutation with it.
+        const b = makeApproval();
+        await assert.rejects(store.apply({ approval: { insert: b }, subscriptions: [sub] }), isError(DuplicateRecord, (e) => assert.equal(e.subject, 'subscription')));
+        assert.equal(await store.getApproval(b.approval_id), null);
+      });
+
+      it('updates from the expected version; a stale update is a VersionConflict that writes none of its parts', async () => {
+        const a = makeApproval();
+        await store.apply({ approval: { insert: a }, timersToSet: [{ subject_kind: 'approval', subject_id: a.approval_id, kind: 'deadline', due_at: a.deadline_at }] });
+        const sub = makeSubscription({ events: ['approval.approved'], filter: { approval_id: a.approval_id } });
+        await store.createSubscription(sub);
+        const decided: Approval = {
+          ...a,
+          status: 'approved',
+          decisions: [{ approver: 'alice', decision: 'approve', comment: 'ok', at: T0 + 5, via: 'api' }],
+          outcome_reason: 'approvals_reached',
+          version: 2,
+          updated_at: T0 + 5,
+          finished_at: T0 + 5,
+        };
+        const record = idem();
+        const losing: Mutation = {
+          idempotency: record,
+          approval: { update: decided, expectedVersion: 7 },
+          subscriptions: [makeSubscription({ events: ['approval.rejected'] })],
+          history: [historyOfApproval(a.approval_id)],
+          outgoing: [approvedEvent(a)],
+          timersToClear: [{ subject_kind: 'approval', subject_id: a.approval_id }],
+        };
+        await assert.rejects(
+          store.apply(losing),
+          isError(VersionConflict, (e) => {
+            assert.equal(e.subject, 'approval');
+            assert.equal(e.id, a.approval_id);
+          }),
+        );
+        assert.deepEqual(await store.getApproval(a.approval_id), a);
+        assert.equal(await store.getIdempotency(record.principal, record.key), null);
+        assert.deepEqual(await store.listHistory('approval', a.approval_id, 0, 10), []);
+        assert.deepEqual(await store.outboxCounts(), { pending: 0, delivered: 0, dead: 0 });
+        assert.equal(await store.countTimers(), 1);
+        assert.equal(await store.getSubscription(losing.subscriptions![0]!.subscription_id), null);
+        await assert.rejects(store.apply({ approval: { update: makeApproval(), expectedVersion: 1 } }), isError(VersionConflict));
+
+        await store.apply({ ...losing, approval: { update: decided, expectedVersion: 1 } });
+        assert.deepEqual(await store.getApproval(a.approval_id), decided);
+        assert.deepEqual(await store.getIdempotency(record.principal, record.key), record);
+        assert.equal((await store.listHistory('approval', a.approval_id, 0, 10)).length, 1);
+        assert.equal((await store.outboxCounts()).pending, 1);
+        assert.equal(await store.countTimers(), 0);
       });
     });
 

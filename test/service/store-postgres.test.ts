@@ -51,13 +51,15 @@ describe('PostgresStore specifics', () => {
     const store = await openTestStore({ schema });
     const pool = schemaPool(schema);
     try {
+      const known = MIGRATIONS.map((m) => m.version);
+      const next = Math.max(...known) + 1;
       const extra = [
         ...MIGRATIONS,
-        { version: 2, name: 'extra', sql: 'CREATE TABLE extra_a (x INTEGER);' },
-        { version: 3, name: 'broken', sql: 'CREATE TABLE extra_b (x INTEGER); THIS IS NOT SQL;' },
+        { version: next, name: 'extra', sql: 'CREATE TABLE extra_a (x INTEGER);' },
+        { version: next + 1, name: 'broken', sql: 'CREATE TABLE extra_b (x INTEGER); THIS IS NOT SQL;' },
       ];
       await assert.rejects(migrate(pool, schema, extra));
-      assert.deepEqual(await appliedVersions(pool), [1, 2]);
+      assert.deepEqual(await appliedVersions(pool), [...known, next]);
       const tables = await pool.query(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE 'extra_%'",
         [schema],

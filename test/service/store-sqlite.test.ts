@@ -84,14 +84,16 @@ describe('SqliteStore specifics', () => {
   it('applies a later migration in its own transaction and rolls back a failing one', () => {
     const db = new Database(':memory:');
     try {
-      assert.deepEqual(migrate(db), [1]);
+      const known = MIGRATIONS.map((m) => m.version);
+      const next = Math.max(...known) + 1;
+      assert.deepEqual(migrate(db), known);
       const extra = [
         ...MIGRATIONS,
-        { version: 2, name: 'extra', sql: 'CREATE TABLE extra_a (x INTEGER);' },
-        { version: 3, name: 'broken', sql: 'CREATE TABLE extra_b (x INTEGER); THIS IS NOT SQL;' },
+        { version: next, name: 'extra', sql: 'CREATE TABLE extra_a (x INTEGER);' },
+        { version: next + 1, name: 'broken', sql: 'CREATE TABLE extra_b (x INTEGER); THIS IS NOT SQL;' },
       ];
       assert.throws(() => migrate(db, extra));
-      assert.deepEqual(appliedVersions(db), [1, 2]);
+      assert.deepEqual(appliedVersions(db), [...known, next]);
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'extra_%'").pluck().all();
       assert.deepEqual(tables, ['extra_a'], 'the failing migration left nothing behind');
     } finally {

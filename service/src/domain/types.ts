@@ -37,7 +37,7 @@ export interface Handoff {
   last_heartbeat_at: number | null;
 }
 
-export type SubjectKind = 'handoff' | 'run';
+export type SubjectKind = 'handoff' | 'run' | 'approval';
 
 /** One row of a subject's history: every state change writes one. */
 export interface HistoryEvent {
@@ -54,7 +54,10 @@ export interface HistoryEvent {
 export interface Timer {
   subject_kind: SubjectKind;
   subject_id: string;
-  /** 'claim' | 'completion' | 'heartbeat' for handoffs; 'run' | 'phase:<id>' | 'action:<phase>/<action>' for runs. */
+  /**
+   * 'claim' | 'completion' | 'heartbeat' for handoffs; 'run' | 'phase:<id>' | 'action:<phase>/<action>' for runs;
+   * 'deadline' for approvals.
+   */
   kind: string;
   due_at: number;
 }
@@ -173,6 +176,9 @@ export const EVENT_TYPES = [
   'run.started',
   'run.completed',
   'run.failed',
+  'approval.approved',
+  'approval.rejected',
+  'approval.timed_out',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -182,6 +188,7 @@ export interface SubscriptionFilter {
   handoff_id?: string;
   run_id?: string;
   workflow_id?: string;
+  approval_id?: string;
 }
 
 export interface Subscription {
@@ -214,6 +221,51 @@ export interface OutboxMessage {
   attempts: number;
   next_attempt_at: number;
   created_at: number;
+}
+
+// ---------------------------------------------------------------- approvals
+
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'timed_out'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+export type ApprovalVerdict = 'approve' | 'reject';
+
+/** One approver's decision: who, what, when, why, and how it reached the service. */
+export interface ApprovalDecision {
+  approver: string;
+  decision: ApprovalVerdict;
+  comment: string | null;
+  at: number;
+  /** 'link': the approver's signed link (the approval page); 'api': an admin token acting for the approver. */
+  via: 'link' | 'api';
+}
+
+/** N-of-M human approval with a deadline (domain/approvals.ts). */
+export interface Approval {
+  approval_id: string;
+  title: string;
+  /** Markdown, rendered on the approval page as a small safe subset. */
+  description: string;
+  context: JsonObject;
+  /** Approver identities, groups expanded, in the order given, without duplicates. */
+  approvers: string[];
+  /** The approvers as requested (identities and group:<name> references). */
+  approvers_requested: string[];
+  required_approvals: number;
+  reject_on_first_rejection: boolean;
+  status: ApprovalStatus;
+  decisions: ApprovalDecision[];
+  /** Why it ended: approvals_reached | rejected | approval_impossible | deadline. */
+  outcome_reason: string | null;
+  deadline_at: number;
+  /** The n8n resume URL (or any URL) that the outcome is delivered to, through a subscription. */
+  callback_url: string | null;
+  subscription_id: string | null;
+  /** The token name that created it: it (and the admin) may read it. */
+  created_by: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
 }
 
 // ---------------------------------------------------------------- metrics deltas

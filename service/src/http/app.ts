@@ -18,6 +18,10 @@ import { runRoutes } from './routes/runs.ts';
 import { definitionRoutes } from './routes/definitions.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { approvalRoutes } from './routes/approvals.ts';
+import { approvalPageRouter } from './approval-page.ts';
+import type { ApprovalService } from '../domain/approvals.ts';
+import type { ApprovalLinks } from '../domain/approval-links.ts';
 
 export interface AppDeps {
   store: Store;
@@ -26,6 +30,10 @@ export interface AppDeps {
   telemetry: Telemetry;
   handoffs: HandoffService;
   runs: RunService;
+  approvals: ApprovalService;
+  approvalLinks: ApprovalLinks;
+  /** Base URL of the approval links (CORTEX_PUBLIC_URL, or where the service listens). */
+  publicUrl: () => string;
   authenticator: TokenAuthenticator;
   bodyLimit: string;
   version: string;
@@ -50,13 +58,16 @@ export function jsonDepthExceeds(value: unknown, max: number): boolean {
   return false;
 }
 
-export function apiRoutes(deps: Pick<AppDeps, 'store' | 'clock' | 'handoffs' | 'runs'> & Partial<Pick<AppDeps, 'logger'>>): RouteSpec[] {
+export function apiRoutes(
+  deps: Pick<AppDeps, 'store' | 'clock' | 'handoffs' | 'runs'> & Partial<Pick<AppDeps, 'logger' | 'approvals' | 'approvalLinks'>>,
+): RouteSpec[] {
   return [
     ...handoffRoutes(deps.handoffs, deps.logger),
     ...runRoutes(deps.runs),
     ...definitionRoutes(deps.store, deps.clock),
     ...subscriptionRoutes(deps.store, deps.clock),
     ...metricsRoutes(deps.store),
+    ...(deps.approvals && deps.approvalLinks ? approvalRoutes(deps.approvals, deps.approvalLinks) : []),
   ];
 }
 
@@ -99,6 +110,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('Content-Type', deps.telemetry.registry.contentType);
     res.send(await deps.telemetry.registry.metrics());
   });
+
+  // The approval page: outside the bearer-token API (approvers hold signed links, not tokens).
+  app.use(approvalPageRouter({ approvals: deps.approvals, links: deps.approvalLinks, clock: deps.clock, logger: deps.logger, publicUrl: deps.publicUrl }));
 
   const api = express.Router();
   api.use((req: Request, res: Response, next: NextFunction) => {

@@ -124,6 +124,7 @@ export const SubscriptionFilter = z.strictObject({
   handoff_id: Id.optional(),
   run_id: Id.optional(),
   workflow_id: Slug.optional(),
+  approval_id: Id.optional(),
 });
 export const CreateSubscriptionBody = z.strictObject({
   url: z

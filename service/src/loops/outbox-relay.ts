@@ -1,7 +1,7 @@
 // Delivers outbox messages to subscribers: at least once, signed, retried with backoff
 // and jitter, given up after MAX_DELIVERY_ATTEMPTS or when the receiver answers 410.
-// A subscription scoped to one handoff (filter.handoff_id) or one run (filter.run_id)
-// ends once that subject's final event is settled: nothing more can match it (an n8n
+// A subscription scoped to one handoff (filter.handoff_id), one run (filter.run_id) or one
+// approval (filter.approval_id) ends once that subject's final event is settled: nothing more can match it (an n8n
 // "Wait for Completion" subscribes per handoff, so these would otherwise pile up).
 
 import http from 'node:http';
@@ -14,6 +14,7 @@ import type { EventType, OutboxMessage } from '../domain/types.ts';
 
 const FINAL_HANDOFF_EVENTS: ReadonlySet<EventType> = new Set(['handoff.completed', 'handoff.failed', 'handoff.timed_out', 'handoff.cancelled']);
 const FINAL_RUN_EVENTS: ReadonlySet<EventType> = new Set(['run.completed', 'run.failed']);
+const FINAL_APPROVAL_EVENTS: ReadonlySet<EventType> = new Set(['approval.approved', 'approval.rejected', 'approval.timed_out']);
 
 export interface RelayDeps {
   store: Store;
@@ -41,10 +42,18 @@ export function createOutboxRelay(deps: RelayDeps): { tick: () => Promise<number
   async function retireIfSubjectFinished(message: OutboxMessage): Promise<void> {
     const handoffFinal = FINAL_HANDOFF_EVENTS.has(message.event_type);
     const runFinal = FINAL_RUN_EVENTS.has(message.event_type);
-    if (!handoffFinal && !runFinal) return;
+    const approvalFinal = FINAL_APPROVAL_EVENTS.has(message.event_type);
+    if (!handoffFinal && !runFinal && !approvalFinal) return;
     const subscription = await deps.store.getSubscription(message.subscription_id);
     if (!subscription) return;
-    const { handoff_id: handoffId, run_id: runId } = subscription.filter;
+    const { handoff_id: handoffId, run_id: runId, approval_id: approvalId } = subscription.filter;
+    if (approvalFinal) {
+      // An approval's callback (filter.approval_id) ends with the approval's outcome.
+      if (!approvalId) return;
+      await deps.store.deleteSubscription(subscription.subscription_id);
+      deps.logger.info({ subscription_id: subscription.subscription_id, event: message.event_type, approval_id: approvalId }, 'subscription retired: its subject reached a final state');
+      return;
+    }
     if (!(handoffFinal && handoffId) && !(runFinal && runId && !handoffId)) return;
     await deps.store.deleteSubscription(subscription.subscription_id);
     deps.logger.info(

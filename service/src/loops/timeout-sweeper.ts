@@ -4,6 +4,7 @@
 // firing failed keeps its lease and is retried when the lease runs out.
 
 import type { HandoffService } from '../domain/handoffs.ts';
+import type { ApprovalService } from '../domain/approvals.ts';
 import type { RunService } from '../domain/runs.ts';
 import type { Clock } from '../domain/principal.ts';
 import type { Logger } from '../log.ts';
@@ -13,6 +14,8 @@ export interface SweeperDeps {
   store: Store;
   handoffs: HandoffService;
   runs: RunService;
+  /** Approval deadlines; without it they are left to a sweeper that has one. */
+  approvals?: ApprovalService;
   clock: Clock;
   logger: Logger;
   batchSize: number;
@@ -23,7 +26,9 @@ export interface SweeperDeps {
   /**
    * Timers of a batch fired at once (default 1). On PostgreSQL each firing is a
    * transaction waiting for its commit to reach the disk; several in flight share those
-   * flushes. Timers of one subject meet on its version check, so the order does not matter.
+   * flushes. On SQLite the firings in flight reach the store in the same turn and commit
+   * in one transaction (group commit). Timers of one subject meet on its version check,
+   * so the order does not matter: a timer fires at most once.
    */
   concurrency?: number;
 }
@@ -44,7 +49,8 @@ export function createTimeoutSweep(deps: SweeperDeps): () => Promise<number | vo
         while (next < due.length) {
           const timer = due[next++]!;
           try {
-            const service = timer.subject_kind === 'handoff' ? deps.handoffs : deps.runs;
+            const service = timer.subject_kind === 'handoff' ? deps.handoffs : timer.subject_kind === 'run' ? deps.runs : deps.approvals;
+            if (!service) continue;
             const fired = await service.fireTimer(timer);
             if (!fired) await deps.store.deleteTimer(timer);
           } catch (error) {

@@ -8,6 +8,7 @@
 // the version it was computed from, and a concurrent change makes it a VersionConflict.
 
 import type {
+  Approval,
   Handoff,
   HandoffStatus,
   HistoryEvent,
@@ -29,6 +30,12 @@ export type RecordWrite<T> = { insert: T } | { update: T; expectedVersion: numbe
 export interface Mutation {
   handoff?: RecordWrite<Handoff>;
   run?: RecordWrite<Run>;
+  approval?: RecordWrite<Approval>;
+  /**
+   * Subscriptions created with the change (an approval's callback), inserted before the
+   * fan-out so that they receive the change's own events. A duplicate id is a DuplicateRecord.
+   */
+  subscriptions?: Subscription[];
   history?: HistoryEvent[];
   /** Fanned out to the outbox, one row per matching subscription. */
   outgoing?: OutgoingEvent[];
@@ -153,6 +160,8 @@ export interface Store {
   getRun(id: string): Promise<Run | null>;
   /** Newest first. */
   listRuns(query: RunQuery): Promise<Page<Run>>;
+
+  getApproval(id: string): Promise<Approval | null>;
 
   /** Oldest first, after `afterSeq`. */
   listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]>;

@@ -22,9 +22,18 @@ function view(subscription: Subscription, withSecret: boolean) {
   };
 }
 
-/** A contractor may only listen to handoffs it is a party to; run events are open to all. */
-function authorize(principal: Principal, events: string[], filter: SubscriptionFilter): void {
+/**
+ * A contractor may only listen to handoffs it is a party to, and to approvals it created
+ * (filter.approval_id); run events are open to all.
+ */
+async function authorize(store: Store, principal: Principal, events: string[], filter: SubscriptionFilter): Promise<void> {
   if (isAdmin(principal)) return;
+  if (events.some((event) => event.startsWith('approval.'))) {
+    const approval = filter.approval_id ? await store.getApproval(filter.approval_id) : null;
+    if (!approval || approval.created_by !== principal.name) {
+      throw forbidden(`contractor ${principal.name} may only subscribe to approval events with filter.approval_id set to an approval it created`);
+    }
+  }
   const handoffEvents = events.some((event) => event.startsWith('handoff.'));
   if (handoffEvents && filter.to_contractor !== principal.name && filter.from_contractor !== principal.name) {
     throw forbidden(`contractor ${principal.name} may only subscribe to handoff events with filter.to_contractor or filter.from_contractor set to itself`);
@@ -51,7 +60,7 @@ export function subscriptionRoutes(store: Store, clock: Clock): RouteSpec[] {
         403: { description: 'a contractor subscribing to handoffs it is no party to', schema: ErrorView },
       },
       handler: async ({ principal, body }) => {
-        authorize(principal, body.events, body.filter);
+        await authorize(store, principal, body.events, body.filter);
         const subscription: Subscription = {
           subscription_id: `sub_${randomUUID().replaceAll('-', '')}`,
           owner: principal.name,

@@ -15,6 +15,7 @@
 // reason the stats counters are sharded (see below).
 
 import { APPLY_FUNCTION_SQL } from './apply-function.ts';
+import { APPROVALS_MIGRATION_SQL } from './approvals.ts';
 
 export interface Migration {
   version: number;
@@ -183,4 +184,7 @@ CREATE TABLE workflow_duration_buckets (
 );
 ${APPLY_FUNCTION_SQL}`;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'init', sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'init', sql: init },
+  { version: 2, name: 'approvals', sql: APPROVALS_MIGRATION_SQL },
+];

@@ -11,6 +11,7 @@
 
 import pg, { type Pool } from 'pg';
 import type {
+  Approval,
   Handoff,
   HistoryEvent,
   IdempotencyRecord,
@@ -37,6 +38,7 @@ import { canonicalJson, historyFromRow, subscriptionFromRow, subscriptionParams,
 import { PgListQueries } from './lists.ts';
 import { checkSchemaName, migrate } from './migrate.ts';
 import { SQL } from './sql.ts';
+import { needsApprovalApply } from './approvals.ts';
 import { STATS_SHARDS, mapApplyError, mutationDocument, pgCode, pgConstraint } from './writes.ts';
 
 export interface PostgresStoreOptions {
@@ -117,7 +119,7 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       try {
         const shard = Math.floor(Math.random() * STATS_SHARDS);
-        await this.q('apply', [mutationDocument(mutation, Date.now()), Date.now(), shard]);
+        await this.q(needsApprovalApply(mutation) ? 'applyApproval' : 'apply', [mutationDocument(mutation, Date.now()), Date.now(), shard]);
         return;
       } catch (error) {
         const code = pgCode(error);
@@ -161,6 +163,10 @@ export class PostgresStore implements Store {
 
   listRuns(query: RunQuery): Promise<Page<Run>> {
     return this.lists.runs(query);
+  }
+
+  async getApproval(id: string): Promise<Approval | null> {
+    return this.body<Approval>('getApproval', [id]);
   }
 
   async listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]> {

@@ -4,12 +4,15 @@
 
 export const SQL = {
   apply: 'SELECT cortex_apply($1::jsonb, $2::bigint, $3::smallint)',
+  /** Mutations with an approval or new subscriptions (approvals.ts). */
+  applyApproval: 'SELECT cortex_apply_approval($1::jsonb, $2::bigint, $3::smallint)',
 
   getIdempotency: `SELECT principal, key, request_hash, status, body, created_at FROM idempotency
     WHERE principal = $1 AND key = $2`,
 
   getHandoff: 'SELECT body FROM handoffs WHERE id = $1',
   getRun: 'SELECT body FROM runs WHERE id = $1',
+  getApproval: 'SELECT body FROM approvals WHERE id = $1',
 
   listHistory: `SELECT seq, subject_kind, subject_id, type, actor, at, data FROM history
     WHERE subject_kind = $1 AND subject_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,

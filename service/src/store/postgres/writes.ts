@@ -10,6 +10,7 @@ import { bucketOf } from '../../domain/histogram.ts';
 import type { StatsDelta, Timer } from '../../domain/types.ts';
 import { ConcurrencyKeyTaken, DuplicateRecord, VersionConflict, type Mutation } from '../store.ts';
 import { handoffParams, runParams } from '../sqlite/rows.ts';
+import { approvalDocumentParts, mapApprovalError } from './approvals.ts';
 
 /** Row shards per contractor / workflow counter (see migrations.ts); a transaction writes one. */
 export const STATS_SHARDS = 16;
@@ -45,6 +46,8 @@ export function mutationDocument(m: Mutation, now: number): string {
     timers_to_clear: (m.timersToClear ?? []).map((t) => ({ subject_kind: t.subject_kind, subject_id: t.subject_id, kind: t.kind ?? null })),
     timers_to_set: lastPerKey(m.timersToSet ?? []),
     stats: [...(m.stats ?? [])].sort(statsOrder).map(statsEntry),
+    // Only cortex_apply_approval reads these (approvals.ts); absent for every other mutation.
+    ...approvalDocumentParts(m),
   });
 }
 
@@ -107,6 +110,8 @@ export function pgConstraint(error: unknown): string | undefined {
  */
 export function mapApplyError(error: unknown, m: Mutation): Error | null {
   const code = pgCode(error);
+  const approvalError = mapApprovalError(code, (error as { detail?: string }).detail, pgConstraint(error), m);
+  if (approvalError) return approvalError;
   if (code === 'CX409') {
     const subject = (error as { detail?: string }).detail;
     if (subject === 'handoff' && m.handoff) return new VersionConflict('handoff', handoffParams('insert' in m.handoff ? m.handoff.insert : m.handoff.update).id);

@@ -5,6 +5,8 @@
 // columns and the whole record as JSON in `body`. Indexes end in (created_at, id) so that
 // a filtered list walks an index newest-first and stops after one page.
 
+import { APPROVALS_MIGRATION_SQL } from './approvals.ts';
+
 export interface Migration {
   version: number;
   name: string;
@@ -174,4 +176,7 @@ CREATE TABLE workflow_duration_buckets (
 ) WITHOUT ROWID;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'init', sql: init }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'init', sql: init },
+  { version: 2, name: 'approvals', sql: APPROVALS_MIGRATION_SQL },
+];

@@ -8,6 +8,7 @@
 import { resolve as resolvePath } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  Approval,
   Handoff,
   HistoryEvent,
   IdempotencyRecord,
@@ -30,6 +31,7 @@ import {
   type WorkflowStatsRow,
 } from '../store.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { GroupCommitter } from './group-commit.ts';
 import { ListQueries } from './lists.ts';
 import { migrate } from './migrate.ts';
 import {
@@ -73,7 +75,8 @@ export class SqliteStore implements Store {
   private checkpointer: Checkpointer | null;
   private readonly writer: MutationWriter;
   private readonly lists: ListQueries;
-  private readonly applyTx: Database.Transaction<(mutation: Mutation, now: number) => void>;
+  /** Store.apply: concurrent mutations commit together (group-commit.ts). */
+  private readonly committer: GroupCommitter;
   private readonly claimTimersTx: Database.Transaction<(now: number, limit: number, leaseMs: number) => DueTimer[]>;
   private readonly claimOutboxTx: Database.Transaction<(now: number, limit: number, leaseMs: number) => OutboxMessage[]>;
   private readonly putDefinitionTx: Database.Transaction<(d: WorkflowDefinition, at: number) => 'created' | 'unchanged'>;
@@ -109,7 +112,7 @@ export class SqliteStore implements Store {
     this.stmts = prepareStatements(db);
     this.writer = new MutationWriter(this.stmts);
     this.lists = new ListQueries(db);
-    this.applyTx = db.transaction((mutation: Mutation, now: number) => this.writer.apply(mutation, now));
+    this.committer = new GroupCommitter(db, this.writer);
     this.claimTimersTx = db.transaction((now: number, limit: number, leaseMs: number) => {
       const rows = this.stmts.selectDueTimers.all(now, now, limit);
       const leaseUntil = now + leaseMs;
@@ -152,16 +155,20 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db.open) this.committer.drain();
     const checkpointer = this.checkpointer;
     this.checkpointer = null;
     await checkpointer?.stop();
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.committer.drain();
+      this.db.close();
+    }
   }
 
   // ---------------------------------------------------------------- writes
 
-  async apply(mutation: Mutation): Promise<void> {
-    this.applyTx.immediate(mutation, Date.now());
+  apply(mutation: Mutation): Promise<void> {
+    return this.committer.submit(mutation);
   }
 
   // ---------------------------------------------------------------- records
@@ -187,6 +194,11 @@ export class SqliteStore implements Store {
 
   async listRuns(query: RunQuery): Promise<Page<Run>> {
     return this.lists.runs(query);
+  }
+
+  async getApproval(id: string): Promise<Approval | null> {
+    const body = this.stmts.getApproval.get(id);
+    return body === undefined ? null : parseBody<Approval>(body);
   }
 
   async listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]> {

@@ -3,6 +3,7 @@
 // are prepared on first use and cached by the store.
 
 import type Database from 'better-sqlite3';
+import { prepareApprovalStatements } from './approvals.ts';
 import type {
   HandoffParams,
   HistoryRow,
@@ -226,6 +227,9 @@ export function prepareStatements(db: Db) {
       'SELECT error, count FROM contractor_errors WHERE contractor = ? ORDER BY count DESC, error ASC LIMIT ?',
     ),
     listContractors: db.prepare<[], string>('SELECT contractor FROM contractor_stats ORDER BY contractor').pluck(),
+
+    // approvals (approvals.ts)
+    ...prepareApprovalStatements(db),
   };
 }
 

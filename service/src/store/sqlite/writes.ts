@@ -8,8 +8,9 @@ import { bucketOf } from '../../domain/histogram.ts';
 import { subscriptionMatches } from '../../domain/subscriptions.ts';
 import type { OutgoingEvent, StatsDelta, Subscription } from '../../domain/types.ts';
 import { ConcurrencyKeyTaken, DuplicateRecord, IdempotencyKeyTaken, VersionConflict, type Mutation } from '../store.ts';
-import { handoffParams, historyParams, idempotencyFromRow, runParams, subscriptionFromRow } from './rows.ts';
+import { handoffParams, historyParams, idempotencyFromRow, runParams, subscriptionFromRow, subscriptionParams } from './rows.ts';
 import type { Statements } from './statements.ts';
+import { writeApproval } from './approvals.ts';
 
 export class MutationWriter {
   private readonly stmts: Statements;
@@ -37,6 +38,8 @@ export class MutationWriter {
     }
     if (m.handoff) this.writeHandoff(m.handoff);
     if (m.run) this.writeRun(m.run);
+    if (m.approval) writeApproval(s, m.approval, (err) => sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    if (m.subscriptions?.length) this.insertSubscriptions(m.subscriptions);
     for (const event of m.history ?? []) s.insertHistory.run(historyParams(event));
     if (m.outgoing && m.outgoing.length > 0) this.fanOut(m.outgoing, now);
     for (const ref of m.timersToClear ?? []) {
@@ -85,6 +88,19 @@ export class MutationWriter {
         throw new ConcurrencyKeyTaken(run.concurrency_key);
       }
       throw err;
+    }
+  }
+
+  private insertSubscriptions(subscriptions: Subscription[]): void {
+    // The fan-out below must see them: drop the cache (a rollback leaves it dropped, which is harmless).
+    this.subscriptionCache = null;
+    for (const subscription of subscriptions) {
+      try {
+        this.stmts.insertSubscription.run(subscriptionParams(subscription));
+      } catch (err) {
+        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateRecord('subscription', subscription.subscription_id);
+        throw err;
+      }
     }
   }
 
