@@ -193,15 +193,14 @@ export async function guestRef(this: IExecuteFunctions, itemIndex: number, resou
   const kind = KIND[resource];
   let node = String(this.getNodeParameter('node', itemIndex, '') ?? '').trim();
   if (!node) {
-    const resources = await client.get<Array<{ vmid?: number; node?: string; type?: string }>>('/cluster/resources', { type: 'vm' }, s);
-    const found = (resources ?? []).find((r) => Number(r.vmid) === vmid && r.type === kind);
-    if (!found?.node) {
+    const found = await client.nodeOf(kind, vmid, s);
+    if (!found) {
       throw new NodeOperationError(this.getNode(), `${LABEL[resource]} ${vmid} was not found in the cluster`, {
         itemIndex,
         description: 'Auto-Detect looks the guest up in /cluster/resources; the credential needs VM.Audit on it.',
       });
     }
-    node = found.node;
+    node = found;
   }
   return { kind, node, vmid };
 }

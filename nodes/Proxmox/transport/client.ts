@@ -59,6 +59,9 @@ export class ProxmoxClient {
   private originValue: Promise<string> | undefined;
   /** HTTP calls made through this client. */
   calls = 0;
+  /** Shortest wait seen per task type in this execution: later waits for the same type poll first near it. */
+  private readonly taskWaits = new Map<string, number>();
+  private guestListing: Promise<Array<{ vmid?: number; node?: string; type?: string }>> | undefined;
 
   constructor(ctx: ProxmoxContext) {
     this.ctx = ctx;
@@ -78,6 +81,32 @@ export class ProxmoxClient {
       return origin;
     })();
     return this.originValue;
+  }
+
+  /** When a task of this type is likely done, from earlier waits in this execution (0: unknown). */
+  expectedTaskMs(type: string): number {
+    return this.taskWaits.get(type) ?? 0;
+  }
+
+  recordTaskWait(type: string, waitedMs: number): void {
+    this.taskWaits.set(type, Math.min(waitedMs, this.taskWaits.get(type) ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** The guests of the cluster (/cluster/resources?type=vm), listed once per execution unless `fresh`. */
+  async guests(settings: ClientSettings, fresh = false): Promise<Array<{ vmid?: number; node?: string; type?: string }>> {
+    if (fresh || !this.guestListing) {
+      this.guestListing = this.get<Array<{ vmid?: number; node?: string; type?: string }>>('/cluster/resources', { type: 'vm' }, settings).then((list) => list ?? []);
+    }
+    return await this.guestListing;
+  }
+
+  /** The node a guest is on (from the execution's listing; listed again once on a miss). */
+  async nodeOf(kind: GuestKind, vmid: number, settings: ClientSettings): Promise<string | undefined> {
+    const find = (list: Array<{ vmid?: number; node?: string; type?: string }>) => list.find((r) => Number(r.vmid) === vmid && r.type === kind)?.node;
+    const listed = this.guestListing !== undefined;
+    const found = find(await this.guests(settings));
+    if (found || !listed) return found;
+    return find(await this.guests(settings, true));
   }
 
   /** One HTTP call; the whole envelope. Throws ProxmoxError. */

@@ -70,14 +70,19 @@ export async function waitForTask(client: ProxmoxClient, raw: string, settings: 
   const deadline = started + settings.taskTimeoutMs;
   const path = `${statusPath(upid, raw)}/status`;
   let polls = 0;
+  // Tasks of a type already waited for in this execution (50 clones of one template) are first
+  // checked when the quickest earlier one was seen done, not every interval from the start.
+  const expected = client.expectedTaskMs(upid.type);
   // Bounded by the deadline; the poll count bound is a backstop.
   for (let poll = 0; poll < 100_000; poll++) {
-    await pause(client.ctx, Math.max(0, Math.min(pollDelay(poll, settings.pollIntervalMs), deadline - Date.now())));
+    const delay = poll === 0 ? Math.max(pollDelay(0, settings.pollIntervalMs), expected) : pollDelay(poll, settings.pollIntervalMs);
+    await pause(client.ctx, Math.max(0, Math.min(delay, deadline - Date.now())));
     const status = await client.get<TaskStatus>(path, undefined, settings);
     polls += 1;
     if (status?.status && status.status !== 'running') {
       const exitstatus = String(status.exitstatus ?? '').trim();
       const base = { upid: raw, node: upid.node, type: upid.type, id: upid.id, exitstatus, waitedMs: Date.now() - started, polls };
+      if (exitstatus === 'OK' || /^WARNINGS: \d+$/.test(exitstatus)) client.recordTaskWait(upid.type, base.waitedMs);
       if (exitstatus === 'OK') return { ...base, status: 'OK' };
       if (/^WARNINGS: \d+$/.test(exitstatus)) {
         const log = await taskLog(client, raw, settings, 200);

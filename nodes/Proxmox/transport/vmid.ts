@@ -9,20 +9,31 @@ import { settle, type ClientSettings } from './retry.ts';
 
 export class VmidAllocator {
   private readonly claimed = new Set<number>();
+  private floor: Promise<number> | undefined;
 
-  /** The server's next free id, skipping ids claimed by other items of this execution. */
+  /**
+   * A free id: from the server's next free id up, skipping ids of guests the execution's
+   * cluster listing shows and ids handed to other items of this execution. One
+   * /cluster/nextid per execution (again after a collision), not one per item.
+   */
   async next(client: ProxmoxClient, settings: ClientSettings): Promise<number> {
-    const raw = await client.get<string | number>('/cluster/nextid', undefined, settings);
-    let vmid = Number(raw);
-    if (!Number.isInteger(vmid) || vmid < 100) throw new ProxmoxError(`/cluster/nextid answered "${String(raw)}", not a VMID`, { kind: 'http' });
-    for (let skipped = 0; skipped <= this.claimed.size && this.claimed.has(vmid); skipped++) vmid += 1;
+    this.floor ??= client.get<string | number>('/cluster/nextid', undefined, settings).then((raw) => {
+      const vmid = Number(raw);
+      if (!Number.isInteger(vmid) || vmid < 100) throw new ProxmoxError(`/cluster/nextid answered "${String(raw)}", not a VMID`, { kind: 'http' });
+      return vmid;
+    });
+    const floor = this.floor;
+    const listed = new Set((await client.guests(settings)).map((guest) => Number(guest.vmid)));
+    let vmid = await floor;
+    for (let skipped = 0; skipped <= this.claimed.size + listed.size && (this.claimed.has(vmid) || listed.has(vmid)); skipped++) vmid += 1;
     this.claimed.add(vmid);
     return vmid;
   }
 
-  /** An id found taken by someone else. */
+  /** An id found taken by someone else: ask the server again next time. */
   taken(vmid: number): void {
     this.claimed.add(vmid);
+    this.floor = undefined;
   }
 }
 
