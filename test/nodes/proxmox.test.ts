@@ -516,6 +516,15 @@ describe('Proxmox node on the n8n engine', () => {
         assert.equal(renewed.status, 'success', String(renewed.error?.message));
         assert.equal(short.stats().logins, 2, 'a 401 renewed the ticket once');
         assert.equal(short.guest(100)?.status, 'stopped');
+
+        // Parallel items with no ticket yet: one login before they start, not one each.
+        ticketEngine.setCredentials('proxmoxApi', { id: 'pve-ticket', name: 'PVE ticket', data: { baseUrl: short.url, authMethod: 'ticket', username: 'root@pam', password: 'proxmox-root-pw', ca: short.caPem } });
+        short.resetStats();
+        const parallel = await ticketEngine.run(workflow([proxmox({ resource: 'vm', operation: 'getStatus', vmId: id('={{ $json.vmid }}'), options: { concurrency: 3 } })]), {
+          startNodeData: [100, 101, 9000].map((vmid) => ({ json: { vmid } })),
+        });
+        assert.equal(parallel.status, 'success', String(parallel.error?.message));
+        assert.equal(short.stats().logins, 1);
       } finally {
         await ticketEngine.close();
         await short.close();

@@ -5,6 +5,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { ProxmoxClient } from '../transport/client.ts';
 import { ProxmoxError, toNodeApiError } from '../transport/errors.ts';
+import { DEFAULT_SETTINGS, settle } from '../transport/retry.ts';
 import { VmidAllocator } from '../transport/vmid.ts';
 import * as cluster from './cluster/Cluster.resource.ts';
 import * as container from './container/Container.resource.ts';
@@ -74,8 +75,13 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
       }
     }
   };
+  const parallel = Math.min(concurrency, items.length);
+  if (parallel > 1) {
+    const warm = await settle(ctx.client.warmUp(DEFAULT_SETTINGS));
+    if (!warm.ok) throw toNodeError(this, warm.error, 0);
+  }
   // Items run `concurrency` at a time; after a failure no new item starts, the running ones finish.
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, () => worker()));
+  await Promise.all(Array.from({ length: parallel }, () => worker()));
   if (state.failure !== undefined) throw state.failure.error;
   return [results.flatMap((r) => r ?? [])];
 }

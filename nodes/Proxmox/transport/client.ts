@@ -83,6 +83,16 @@ export class ProxmoxClient {
     return this.originValue;
   }
 
+  /**
+   * With username/password and no ticket yet, logs in once (through a cheap GET /version)
+   * before items run in parallel — else every parallel item would log in by itself.
+   */
+  async warmUp(settings: ClientSettings): Promise<void> {
+    const credentials = await this.ctx.getCredentials('proxmoxApi');
+    if (credentials.authMethod !== 'ticket' || (typeof credentials.session === 'string' && credentials.session.startsWith('{'))) return;
+    await this.get('/version', undefined, settings);
+  }
+
   /** When a task of this type is likely done, from earlier waits in this execution (0: unknown). */
   expectedTaskMs(type: string): number {
     return this.taskWaits.get(type) ?? 0;
