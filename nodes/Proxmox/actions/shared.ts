@@ -5,7 +5,6 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IDisplayOptions, IExecuteFunctions, IHttpRequestMethods, INodeProperties } from 'n8n-workflow';
 import type { GuestKind, GuestRef, ProxmoxClient, TaskOutcome } from '../transport/client.ts';
 import { cleanParams, type ApiParams } from '../transport/encode.ts';
-import { ProxmoxError } from '../transport/errors.ts';
 import { settingsFrom, type ClientSettings } from '../transport/retry.ts';
 import type { VmidAllocator } from '../transport/vmid.ts';
 
@@ -246,11 +245,7 @@ export function taskOutput(outcome: TaskOutcome, extra: IDataObject = {}): IData
   return out;
 }
 
-/** Turns a ProxmoxError raised while validating into a NodeOperationError. */
+/** A bad parameter, found before anything is sent. */
 export function badParameter(this: IExecuteFunctions, itemIndex: number, message: string, description?: string): NodeOperationError {
   return new NodeOperationError(this.getNode(), message, { itemIndex, ...(description ? { description } : {}) });
-}
-
-export function isProxmoxError(error: unknown): error is ProxmoxError {
-  return error instanceof ProxmoxError;
 }

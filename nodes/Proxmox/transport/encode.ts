@@ -14,11 +14,6 @@ export function cleanParams(params: ApiParams): Record<string, string> {
   return out;
 }
 
-/** application/x-www-form-urlencoded body. */
-export function formBody(params: ApiParams): string {
-  return new URLSearchParams(cleanParams(params)).toString();
-}
-
 /** What pve-common accepts for format 'urlencoded'. */
 const URLENCODED = /^[-%a-zA-Z0-9_.!~*'()]*$/;
 
