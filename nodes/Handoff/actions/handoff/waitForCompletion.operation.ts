@@ -12,7 +12,8 @@
 //      the resume URL: pause. A callback that arrives before n8n has saved the execution as
 //      waiting is answered 409 by n8n; the service retries it with backoff until it lands.
 //   4. Before pausing, the node's stack entry is set to what n8n must emit if it resumes the
-//      node WITHOUT a webhook call (the "Limit Wait Time" passed): n8n then disables the node
+//      node WITHOUT a webhook call (the "Limit Wait Time" passed; nodes/shared/wait-limit.ts,
+//      shared with the Approval Gate): n8n then disables the node
 //      and forwards its stack entry's data (WorkflowExecute.handleWaitingState and
 //      handleDisabledNode). Left alone that would be the node's INPUT on output 0, "Completed";
 //      so data.main becomes [[], [the handoff + wait_timeout: true]] and the metadata
@@ -27,7 +28,7 @@
 // one input item and refuses more with a NodeOperationError (loop over items to wait for
 // several handoffs one after another).
 
-import { NodeApiError, NodeOperationError, WAIT_INDEFINITELY, updateDisplayOptions } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions } from 'n8n-workflow';
 import type {
   IDataObject,
   IExecuteFunctions,
@@ -38,6 +39,7 @@ import type {
   JsonObject,
 } from 'n8n-workflow';
 import { cortexRequest } from '../../../shared/cortex-transport.ts';
+import { prepareWaitLimitExit, resumeUrlOf, waitLimitDate } from '../../../shared/wait-limit.ts';
 import { requiredString, segment } from '../common.ts';
 import { handoffIdField, handoffResource } from './fields.ts';
 
@@ -87,8 +89,6 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions(handoffResource('waitForCompletion'), properties);
 
-const UNIT_MS: Record<string, number> = { seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 86_400_000 };
-
 /** The two outputs: completed handoffs on 0, everything else on 1. */
 export function routeHandoff(handoff: IDataObject, waitTimeout = false): INodeExecutionData[][] {
   const item: INodeExecutionData = { json: { ...handoff, wait_timeout: waitTimeout }, pairedItem: { item: 0 } };
@@ -98,14 +98,12 @@ export function routeHandoff(handoff: IDataObject, waitTimeout = false): INodeEx
 const isFinal = (handoff: IDataObject): boolean => handoff.status === 'completed' || handoff.status === 'failed';
 
 function waitLimit(context: IExecuteFunctions): Date {
-  if (!(context.getNodeParameter('limitWaitTime', 0, true) as boolean)) return WAIT_INDEFINITELY;
-  const amount = context.getNodeParameter('limitAmount', 0, 1) as number;
-  const unit = context.getNodeParameter('limitUnit', 0, 'days') as string;
-  const ms = amount * (UNIT_MS[unit] ?? UNIT_MS.days!);
-  if (!Number.isFinite(ms) || ms < 0) {
-    throw new NodeOperationError(context.getNode(), 'Max Wait must be a positive number', { itemIndex: 0 });
-  }
-  return new Date(Date.now() + ms);
+  return waitLimitDate(
+    context,
+    context.getNodeParameter('limitWaitTime', 0, true) as boolean,
+    context.getNodeParameter('limitAmount', 0, 1) as number,
+    context.getNodeParameter('limitUnit', 0, 'days') as string,
+  );
 }
 
 /** Execute for the single input item (the router refuses more than one). */
@@ -117,13 +115,7 @@ export async function execute(this: IExecuteFunctions, itemIndex: number): Promi
   const before = await cortexRequest(this, { method: 'GET', path, itemIndex });
   if (isFinal(before)) return routeHandoff(before);
 
-  const resumeUrl = String(this.evaluateExpression('{{ $execution.resumeUrl }}', itemIndex) ?? '');
-  if (!/^https?:\/\//.test(resumeUrl)) {
-    throw new NodeOperationError(this.getNode(), 'n8n has no resume URL for this execution', {
-      itemIndex,
-      description: `Got "${resumeUrl}". Wait for Completion needs an execution that n8n can resume (not a partial manual run of this node alone).`,
-    });
-  }
+  const resumeUrl = resumeUrlOf(this, itemIndex, 'Wait for Completion');
   const subscription = await cortexRequest(this, {
     method: 'POST',
     path: '/v1/subscriptions',
@@ -156,17 +148,10 @@ export async function execute(this: IExecuteFunctions, itemIndex: number): Promi
     return routeHandoff(now);
   }
 
-  // What n8n emits if it resumes this node because waitTill passed (no webhook call): see above.
+  // What n8n emits if it resumes this node because waitTill passed (no webhook call): see
+  // above and nodes/shared/wait-limit.ts.
   const onWaitLimit = routeHandoff(now, true);
-  const executeData = this.getExecuteData();
-  executeData.data = { ...executeData.data, main: onWaitLimit };
-  this.setMetadata({ forwardAllOutputs: true });
-  // Before running a node n8n re-pairs the items of data.main[k] to its input k, so an item
-  // forwarded on output 1 points at "input 1". Give input 1 the same source as input 0 (the
-  // node's only real input), so $('Earlier Node').item still finds the waiting item's origin,
-  // on either path.
-  const origin = executeData.source?.main?.[0];
-  if (origin) executeData.source = { ...executeData.source, main: [origin, origin] };
+  prepareWaitLimitExit(this, onWaitLimit);
   await this.putExecutionToWait(waitTill);
   return onWaitLimit;
 }
