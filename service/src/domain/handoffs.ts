@@ -1,8 +1,8 @@
 // Handoffs between contractors: who may do what, which transition it is, which timers
 // it arms or clears, what it announces and what it adds to the metrics.
 
-import { randomUUID } from 'node:crypto';
 import { CortexError, conflict, forbidden, notFound } from './errors.ts';
+import { timeOrderedHex } from './ids.ts';
 import { commit, type IdempotencyRequest, type Outcome } from './commit.ts';
 import {
   HANDOFF_DEADLINES,
@@ -58,7 +58,7 @@ export class HandoffService {
     const outcome = await commit(this.store, this.clock, principal, idempotency, async () => {
       const now = this.clock.now();
       const handoff: Handoff = {
-        handoff_id: input.handoff_id ?? `hof_${randomUUID().replaceAll('-', '')}`,
+        handoff_id: input.handoff_id ?? `hof_${timeOrderedHex()}`,
         from_contractor: input.from_contractor,
         to_contractor: input.to_contractor,
         task_id: input.task_id,

@@ -82,7 +82,9 @@ export function createApp(deps: AppDeps): express.Express {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       deps.telemetry.request(req.method, route, res.statusCode, seconds);
-      deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      if (deps.logger.isLevelEnabled('debug')) {
+        deps.logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      }
     });
     next();
   });

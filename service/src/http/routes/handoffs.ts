@@ -50,11 +50,12 @@ const errors = {
 export function handoffRoutes(handoffs: HandoffService, logger?: Logger): RouteSpec[] {
   /** Logs the change at debug, handoff data included: the logger masks secret-looking keys. */
   const changed = (principal: Principal, action: string, outcome: Outcome<Handoff>): Reply => {
-    logger?.debug(
-      { actor: principal.name, action, replayed: outcome.replayed, handoff: handoffPayload(outcome.record) },
-      'handoff changed',
-    );
-    return handoffReply(outcome);
+    const reply = handoffReply(outcome);
+    // Built only when debug is on (the logger copies what it logs; the reply stays as is).
+    if (logger?.isLevelEnabled('debug')) {
+      logger.debug({ actor: principal.name, action, replayed: outcome.replayed, handoff: reply.body }, 'handoff changed');
+    }
+    return reply;
   };
   const transition = (
     name: string,

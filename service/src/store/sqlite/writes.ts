@@ -2,9 +2,9 @@
 // the order the contract fixes — idempotency, record, history, outbox fan-out, timers
 // (clear, then set), stats. Any throw rolls the whole transaction back.
 
-import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { bucketOf } from '../../domain/histogram.ts';
+import { timeOrderedHex } from '../../domain/ids.ts';
 import { subscriptionMatches } from '../../domain/subscriptions.ts';
 import type { OutgoingEvent, StatsDelta, Subscription } from '../../domain/types.ts';
 import { ConcurrencyKeyTaken, DuplicateRecord, IdempotencyKeyTaken, VersionConflict, type Mutation } from '../store.ts';
@@ -159,5 +159,5 @@ export function sqliteCode(err: unknown): string | undefined {
 }
 
 function newMessageId(): string {
-  return `msg_${randomUUID().replaceAll('-', '')}`;
+  return `msg_${timeOrderedHex()}`;
 }
