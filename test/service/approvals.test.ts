@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, parseApproverGroups } from '../../service/src/
 import { ApprovalLinks } from '../../service/src/domain/approval-links.ts';
 import { verifyWebhook } from '../../service/src/domain/webhook-signature.ts';
 import { eventually, startTestService, type TestService } from './harness.ts';
+import { TEST_DATABASE_URL, assertPostgresReachable, dropSchemas, freshSchemaName } from './pg.ts';
 
 const GROUPS = 'sre=alice,bob;security=carol,alice';
 
@@ -445,5 +446,42 @@ describe('configuration', () => {
     const other = new ApprovalLinks('j'.repeat(32), () => '');
     assert.deepEqual(other.check('apr_1', { approver: 'alice', expires: '2000', sig }, 0), { ok: false, reason: 'bad_signature' });
     assert.equal(links.linksOf({ approval_id: 'apr_1', deadline_at: 1_999_500, approvers: ['a b'] })[0]!.url, `https://cortex.example/approvals/apr_1/decide?approver=a+b&expires=2000&sig=${links.sign('apr_1', 'a b', 2000)}`);
+  });
+});
+
+describe('on PostgreSQL', () => {
+  let pgService: TestService;
+  before(async () => {
+    await assertPostgresReachable();
+    pgService = await startTestService({
+      CORTEX_DATABASE_URL: TEST_DATABASE_URL,
+      CORTEX_DATABASE_SCHEMA: freshSchemaName('approvals'),
+      CORTEX_APPROVER_GROUPS: GROUPS,
+    });
+  });
+  after(async () => {
+    await pgService?.stop();
+    await dropSchemas();
+  });
+
+  it('N of M with the callback created in the same transaction, one decision per approver, and the deadline', async () => {
+    const created = await pgService.call('POST', '/v1/approvals', { as: 'n8n-contractor', body: body({ approvers: ['group:sre', 'carol'], callback_url: receiver.url }) });
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.approval_id;
+    const decideOn = (approver: string, decision: string) => pgService.call('POST', `/v1/approvals/${id}/decisions`, { body: { approver, decision } });
+    assert.equal((await decideOn('bob', 'approve')).body.status, 'pending');
+    assert.equal((await decideOn('bob', 'approve')).status, 409);
+    const [a, b] = await Promise.all([decideOn('alice', 'approve'), decideOn('carol', 'approve')]);
+    assert.deepEqual([a.status, b.status].sort(), [200, 409], 'one wins; the other comes after the outcome');
+    assert.ok([a, b].some((r) => r.status === 200 && r.body.status === 'approved'));
+    assert.ok([a, b].some((r) => r.status === 409 && r.body.error.code === 'approval_decided'));
+    const call = await eventually(async () => receiver.calls.find((c) => c.body.includes(id)));
+    assert.equal(JSON.parse(call.body).type, 'approval.approved');
+    await eventually(async () => (await pgService.call('GET', `/v1/subscriptions/${created.body.subscription_id}`, { as: 'n8n-contractor' })).status === 404);
+
+    const short = await pgService.call('POST', '/v1/approvals', { as: 'n8n-contractor', body: body({ deadline: 1 }) });
+    await eventually(async () => (await pgService.call('GET', `/v1/approvals/${short.body.approval_id}`)).body.status === 'timed_out', 5000);
+    const history = await pgService.call('GET', `/v1/approvals/${short.body.approval_id}/events`, { as: 'n8n-contractor' });
+    assert.deepEqual(history.body.items.map((e: { type: string }) => e.type), ['approval.created', 'approval.timed_out']);
   });
 });
