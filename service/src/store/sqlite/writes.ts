@@ -28,6 +28,17 @@ export class MutationWriter {
 
   /** Call inside a transaction. `now` stamps the outbox rows. */
   apply(m: Mutation, now: number): void {
+    if (!m.subscriptions?.length) return this.applyParts(m, now);
+    try {
+      this.applyParts(m, now);
+    } finally {
+      // The cache may now hold subscriptions this mutation inserted; if its savepoint or
+      // transaction is rolled back they never existed. Later fan-outs read them afresh.
+      this.subscriptionCache = null;
+    }
+  }
+
+  private applyParts(m: Mutation, now: number): void {
     const s = this.stmts;
     if (m.idempotency) {
       if (s.insertIdempotency.run(m.idempotency).changes === 0) {
