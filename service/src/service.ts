@@ -26,6 +26,9 @@ import { createApp } from './http/app.ts';
 
 export const SERVICE_VERSION = '0.1.0';
 
+/** See SweeperDeps.coalesceMs: the lateness it may add, for firings that commit together. */
+const SQLITE_TIMER_COALESCE_MS = 10;
+
 export interface RunningService {
   url: string;
   port: number;
@@ -125,6 +128,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       // PostgreSQL overlaps the firings' transactions; on SQLite the firings in flight
       // commit together (the store's group commit), one transaction per turn.
       concurrency: config.timerConcurrency ?? (store.kind === 'postgres' ? 8 : 32),
+      // Deadlines falling due within 10 ms of each other fire in one tick and one commit.
+      coalesceMs: store.kind === 'sqlite' ? SQLITE_TIMER_COALESCE_MS : 0,
     }),
   });
   const relay = createOutboxRelay({

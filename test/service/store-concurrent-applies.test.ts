@@ -208,4 +208,33 @@ describe('the timeout sweeper on SQLite', () => {
       await store.close();
     }
   });
+
+  it('after firing, holds the next tick back by coalesceMs so that deadlines due meanwhile fire together', async () => {
+    const store = SqliteStore.open(tempDbPath());
+    let now = Date.now();
+    const clock = { now: () => now };
+    const handoffs = new HandoffService(store, clock, silentObserver);
+    const runs = new RunService(store, clock, silentObserver);
+    const admin: Principal = { name: 'admin', role: 'admin' };
+    try {
+      const base = { from_contractor: 'alice', to_contractor: 'bob', task_id: 't' };
+      const first = await handoffs.create(admin, { ...base, claim_timeout: 0.001 });
+      const second = await handoffs.create(admin, { ...base, claim_timeout: 0.002 });
+      const third = await handoffs.create(admin, { ...base, claim_timeout: 0.003 });
+      const deps = { store, handoffs, runs, clock, logger: createLogger('silent'), batchSize: 10 };
+      now += 1;
+      const started = Date.now();
+      const held = await createTimeoutSweep({ ...deps, coalesceMs: 5_000 })();
+      assert.equal((await store.getHandoff(first.record.handoff_id))?.status, 'failed');
+      assert.ok(typeof held === 'number' && held >= started + 5_000, `next tick at ${held}, started ${started}`);
+      now += 1;
+      const plain = await createTimeoutSweep(deps)();
+      assert.equal((await store.getHandoff(second.record.handoff_id))?.status, 'failed');
+      assert.equal(plain, third.record.created_at + 3, 'without it, the next deadline');
+      // A tick that fired nothing does not hold the next one back.
+      assert.equal(await createTimeoutSweep({ ...deps, coalesceMs: 5_000 })(), third.record.created_at + 3);
+    } finally {
+      await store.close();
+    }
+  });
 });
