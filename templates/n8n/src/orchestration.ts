@@ -347,7 +347,7 @@ function addFailureAndRollback(b: WorkflowBuilder, definition: Definition): void
             `output: ((${GET_RUN}.phases.find(p => p.phase_id === $json.phase_id) ?? {}).output ?? {}), ` +
             `handoff: (${GET_RUN}.phases[${GET_RUN}.phases.findIndex(p => p.phase_id === $json.phase_id) - 1] ?? {}).output ?? {} })`,
         ),
-        options: { runId: expr(RUN_ID), claimTimeout: 300, completionTimeout: 3600 },
+        options: { runId: expr(RUN_ID), phaseId: expr('$json.phase_id'), claimTimeout: 300, completionTimeout: 3600 },
       }),
     );
     const waitRollback = b.add(

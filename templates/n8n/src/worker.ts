@@ -39,8 +39,8 @@ export class Worker {
       set('Task', [
         ['handoff_id', 'string', expr('$json.handoff_id')],
         ['run_id', 'string', expr('$json.run_id')],
-        ['phase_id', 'string', expr('$json.phase_id')],
-        ['route', 'string', expr("$json.data?.mode === 'rollback' ? $json.phase_id + '-rollback' : $json.phase_id")],
+        ['phase_id', 'string', expr('$json.phase_id ?? $json.data?.phase_id')],
+        ['route', 'string', expr("($json.phase_id ?? $json.data?.phase_id) + ($json.data?.mode === 'rollback' ? '-rollback' : '')")],
         ['parameters', 'object', expr('$json.data?.parameters ?? {}')],
         ['handoff', 'object', expr('$json.data?.handoff ?? {}')],
         ['output', 'object', expr('$json.data?.output ?? {}')],

@@ -432,12 +432,18 @@ grafana:
  */
 const BINARY_CONFIG = '# Configuration Source: Binary Input (the file read in the step before)';
 
+/** Read Files returns no item for a missing file (and then one empty item, alwaysOutputData): fail the handoff naming the file. */
+function configFound(w: Worker, read: string, label: string, fileCode: string): string {
+  return w.check(read, `${label} Config Found?`, '$binary?.data !== undefined', 'machine_config_missing', `'no machine configuration at ' + ${fileCode}`);
+}
+
 /** Apply a machine configuration file to every address of `listCode` (maintenance mode). */
 function applyConfigs(w: Worker, from: string, label: string, listCode: string, fileCode: string): string {
   const split = w.items(from, `${label} Nodes`, listCode);
+  const read = w.then(split, readFile(`Read ${label} Config`, expr(fileCode), 'data', { ...onErrorOutput, alwaysOutputData: true }));
+  const found = configFound(w, read, label, fileCode);
   const applied = w.then(
-    split,
-    readFile(`Read ${label} Config`, expr(fileCode), 'data', onErrorOutput),
+    found,
     talos(
       `Apply ${label} Config`,
       'machine',
@@ -716,9 +722,10 @@ export function talosWorker(): WorkflowBuilder {
   {
     const start = w.start('rejoin-cluster', noOp('Join Replacements'));
     const split = w.items(start, 'Replacement Nodes', `${H}.replacement_ips.map((ip, i) => ({ ip, role: (${H}.replacement_roles ?? [])[i] ?? 'worker' }))`);
+    const replacementFile = `${P}.talos_config_dir + '/' + ($('Split: Replacement Nodes').item.json.role === 'controlplane' ? 'controlplane' : 'worker') + '.yaml'`;
+    const read = w.then(split, readFile('Read Replacement Config', expr(replacementFile), 'data', { ...onErrorOutput, alwaysOutputData: true }));
     const applied = w.then(
-      split,
-      readFile('Read Replacement Config', expr(`${P}.talos_config_dir + '/' + ($json.role === 'controlplane' ? 'controlplane' : 'worker') + '.yaml'`), 'data', onErrorOutput),
+      configFound(w, read, 'Replacement', `${P}.talos_config_dir + '/<role>.yaml'`),
       talos(
         'Apply Replacement Config',
         'machine',

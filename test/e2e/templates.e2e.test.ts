@@ -1,0 +1,417 @@
+// The workflow templates (templates/n8n/*.json) inside real n8n 2.41: the package is built, packed
+// and installed into a fresh user folder; credentials are created under the templates' placeholder
+// NAMES (other ids), then `n8n import:workflow --separate --input=templates/n8n/` imports every
+// template the way the README tells users to. Checked:
+//
+// - every template is imported and listed by `n8n list:workflow`; `n8n export:workflow --all` gives
+//   the same nodes (types, versions, parameters) and connections back, each credential re-linked by
+//   name to the credential created before (what a user gets by creating them before importing);
+// - published and started, n8n activates every template: no unknown node type, no activation error,
+//   the webhooks (workflow-trigger, cortex/<workflow_id>, security-alert, github-push,
+//   prometheus-alert) registered, both workers' Handoff Triggers subscribed with the service;
+// - answers from the triggers: the dispatcher's 404 for an unknown workflow_id, 403 without the
+//   header, 400 with the missing parameters, a security alert that is not critical is ignored;
+// - one run of deploy-monitoring-stack end to end against a real Cortex service and the Proxmox
+//   simulator, started as the seed's curl does (POST /webhook/workflow-trigger, forwarded by the
+//   dispatcher once its Settings name this n8n): 202 with the run_id, a second start 409; the infrastructure worker clones, sizes, grows and starts two
+//   VMs (phase completed with their ids); the talos worker finds no machine configuration (none
+//   written) and fails its handoff with machine_config_missing; the orchestrator fails the phase, the service writes the
+//   rollback plan, its steps are handed to the talos worker (which cannot reset: no Talos here →
+//   step failed) and the infrastructure worker (which deletes the cloned VMs → step done); the
+//   orchestrator's execution ends with "Run … failed";
+// - a critical Falco alert starts security-incident-response: the triage is inline, security-master's
+//   assessment (claimed and completed here through the service, as its tooling would) is followed by
+//   the Approval Gate (approved here with the admin's decision API), the Talos containment fails
+//   (no Talos), and the rollback plan is empty (containment is never undone).
+//
+// Slow (build, pack, npm install, n8n start-up, a dozen CLI runs): `npm run test:e2e`.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { eventually, freePort, startTestService, tokenFor, type TestService } from '../service/harness.ts';
+import { ProxmoxSimulator, DEFAULT_TOKENS } from '../simulators/proxmox/server.ts';
+import { buildAndPack, N8n, n8nHome, REPO } from './n8n.ts';
+
+const TEMPLATES = join(REPO, 'templates', 'n8n');
+const DEFINITIONS = join(REPO, 'templates', 'definitions');
+const WEBHOOK_HEADER = 'X-Cortex-Token';
+const WEBHOOK_TOKEN = 'e2e-webhook-token-value';
+
+interface TemplateFile {
+  id: string;
+  name: string;
+  nodes: Array<{ name: string; type: string; typeVersion: number; parameters: Record<string, unknown>; credentials?: Record<string, { id: string; name: string }> }>;
+  connections: Record<string, unknown>;
+}
+
+const templates: TemplateFile[] = readdirSync(TEMPLATES)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join(TEMPLATES, f), 'utf8')) as TemplateFile);
+const byName = (name: string) => templates.find((t) => t.name === name)!;
+
+/** The first field of a template's Settings node (Edit Fields), to edit it as a user would. */
+function settingsValue(template: TemplateFile): { value: string } {
+  const settings = template.nodes.find((n) => n.name === 'Settings')!;
+  return (settings.parameters.assignments as { assignments: Array<{ value: string }> }).assignments[0]!;
+}
+
+const timings: Record<string, number> = {};
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings[name] = Math.round(performance.now() - started);
+  }
+}
+
+describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'cortex-e2e-templates-'));
+  let service: TestService | undefined;
+  let proxmox: ProxmoxSimulator | undefined;
+  let n8n: N8n | undefined;
+  /** Credential id by placeholder name (ids differ from the templates' placeholder ids on purpose). */
+  const credentialIds = new Map<string, string>();
+  let exported: TemplateFile[] = [];
+  let listed = '';
+  const killOnExit = () => n8n?.kill();
+
+  before(async () => {
+    process.once('exit', killOnExit);
+    const home = await timed('install n8n (cached)', () => n8nHome());
+    const tarball = await timed('build + npm pack', () => buildAndPack(work));
+    service = await startTestService({
+      CORTEX_HOST: '127.0.0.1',
+      CORTEX_DELIVERY_TIMEOUT_MS: '20000',
+      CORTEX_APPROVER_GROUPS: 'security-leads=sam;incident-commander=ivan;platform-leads=pat;sre-oncall=olivia;release-managers=rita;app-owners=alex',
+    });
+    for (const file of readdirSync(DEFINITIONS).filter((f) => f.endsWith('.json') && !f.includes('schema'))) {
+      const reply = await service.call('POST', '/v1/definitions', { body: JSON.parse(readFileSync(join(DEFINITIONS, file), 'utf8')) });
+      assert.ok(reply.status === 201 || reply.status === 200, `${file}: ${reply.status} ${reply.text}`);
+    }
+    proxmox = await ProxmoxSimulator.start({ timeScale: 0.02, lockWaitMs: 400, cloneSourceLockMs: 20 });
+    const port = await freePort();
+    n8n = new N8n({ home, userFolder: join(work, 'n8n-user'), port, brokerPort: await freePort() });
+    await timed('npm install <tgz> --omit=peer', () => n8n!.installPackage(tarball));
+
+    const cortex = (who: 'n8n-contractor' | 'infrastructure-contractor' | 'talos-contractor') => ({ url: service!.url, token: tokenFor(who) });
+    const token = DEFAULT_TOKENS[0]!;
+    const pve = { baseUrl: proxmox.url, authMethod: 'apiToken', tokenId: token.tokenid, tokenSecret: token.secret, ca: proxmox.caPem };
+    // No Talos here: the cluster credentials hold an empty talosconfig, so every Talos call fails at once.
+    const noTalos = { source: 'talosconfig', talosconfig: '' };
+    const credentials: Array<{ name: string; type: string; data: Record<string, unknown> }> = [
+      { name: 'Cortex (n8n-contractor)', type: 'cortexApi', data: cortex('n8n-contractor') },
+      { name: 'Cortex (infrastructure-contractor)', type: 'cortexApi', data: cortex('infrastructure-contractor') },
+      { name: 'Cortex (talos-contractor)', type: 'cortexApi', data: cortex('talos-contractor') },
+      { name: 'Proxmox VE', type: 'proxmoxApi', data: pve },
+      { name: 'Proxmox VE (primary site)', type: 'proxmoxApi', data: pve },
+      { name: 'Proxmox VE (DR site)', type: 'proxmoxApi', data: pve },
+      { name: 'Talos cluster', type: 'talosApi', data: noTalos },
+      { name: 'Talos cluster (DR site)', type: 'talosApi', data: noTalos },
+      { name: 'Talos maintenance mode', type: 'talosApi', data: { ...noTalos, maintenance: true } },
+      { name: 'Cortex webhook token', type: 'httpHeaderAuth', data: { name: WEBHOOK_HEADER, value: WEBHOOK_TOKEN } },
+      { name: 'GitHub webhook secret', type: 'crypto', data: { hmacSecret: 'e2e-github-webhook-secret' } },
+      { name: 'GitHub API', type: 'githubApi', data: { server: 'https://api.github.com', user: 'e2e', accessToken: 'e2e-not-a-token' } },
+    ];
+    credentials.forEach((c, i) => credentialIds.set(c.name, `e2eTemplateCred${String(i).padStart(2, '0')}`));
+    await timed('import:credentials', () => n8n!.importCredentials(credentials.map((c) => ({ ...c, id: credentialIds.get(c.name)! }))));
+
+    // As the README says: every template of the folder at once.
+    const imported = await timed('import:workflow --separate', () => n8n!.cli('import:workflow', '--separate', `--input=${TEMPLATES}`));
+    assert.match(imported, new RegExp(`Successfully imported ${templates.length} workflows?`), imported);
+    listed = await timed('list:workflow', () => n8n!.cli('list:workflow'));
+    const exportFile = join(work, 'exported.json');
+    await timed('export:workflow --all', () => n8n!.cli('export:workflow', '--all', `--output=${exportFile}`));
+    exported = JSON.parse(readFileSync(exportFile, 'utf8')) as TemplateFile[];
+
+    // What a user does next: set the dispatcher's Settings → n8n_webhook_base to this n8n (re-import of the edited workflow).
+    const dispatcher = structuredClone(byName('Cortex: workflow trigger'));
+    settingsValue(dispatcher).value = `${n8n.baseUrl}/webhook/`;
+    // … and fill the incident workflow's Settings (its Falco alerts carry no cluster settings).
+    const incident = structuredClone(byName('Cortex: Security Incident Response'));
+    const defaults = settingsValue(incident);
+    defaults.value = JSON.stringify({
+      ...(JSON.parse(defaults.value) as Record<string, unknown>),
+      cluster_name: 'e2e-prod',
+      proxmox_node: 'pve1',
+      healthy_control_plane_ip: '10.30.0.11',
+      control_plane_vip: '10.30.0.10',
+      talos_config_dir: join(work, 'n8n-user', '.n8n-files', 'talos', 'e2e-prod'),
+      evidence_dir: join(work, 'n8n-user', '.n8n-files', 'evidence'),
+      backup_dir: join(work, 'n8n-user', '.n8n-files', 'backups'),
+    });
+    await timed('import:workflow (edited dispatcher and incident settings)', () => n8n!.importWorkflows([dispatcher, incident]));
+
+    await timed(`publish:workflow ×${templates.length}`, async () => {
+      for (const template of templates) await n8n!.publish(template.id);
+    });
+    mkdirSync(join(work, 'n8n-user', '.n8n-files'), { recursive: true });
+    await timed('n8n start → readiness', () => n8n!.start());
+    await timed('readiness → workflows active', async () => {
+      const withWebhooks = templates.filter((t) => t.nodes.some((n) => n.type === 'n8n-nodes-base.webhook' || n.type === 'n8n-nodes-cortex.handoffTrigger'));
+      await n8n!.waitForActivation(withWebhooks.map((t) => t.id), 90_000);
+      await eventually(async () => (await workerSubscriptions()).length >= 2, 30_000, 100);
+    });
+  });
+
+  after(async () => {
+    try {
+      await n8n?.stop();
+      await proxmox?.close();
+      await service?.stop();
+    } finally {
+      process.removeListener('exit', killOnExit);
+      rmSync(work, { recursive: true, force: true });
+      console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
+    }
+  });
+
+  async function workerSubscriptions(): Promise<Array<{ url: string; filter: Record<string, unknown>; events: string[] }>> {
+    const out = [];
+    for (const who of ['infrastructure-contractor', 'talos-contractor'] as const) {
+      const reply = await service!.call('GET', '/v1/subscriptions', { as: who });
+      out.push(...(reply.body.items as Array<{ url: string; filter: Record<string, unknown>; events: string[] }>).filter((s) => s.url.startsWith(`${n8n!.baseUrl}/webhook/`)));
+    }
+    return out;
+  }
+
+  /** What happened, for a failure message: the run, and every execution with its last node and error. */
+  async function diagnostics(runId: string): Promise<string> {
+    const current = (await service!.call('GET', `/v1/runs/${runId}`, { as: 'n8n-contractor' })).body;
+    const lines = [`run: ${JSON.stringify({ status: current.status, error: current.error, phases: current.phases?.map((p: any) => [p.phase_id, p.status, p.error]), rollback: current.rollback })}`];
+    for (const execution of n8n!.executions()) {
+      const name = templates.find((t) => t.id === execution.workflowId)?.name ?? execution.workflowId;
+      let detail = '';
+      try {
+        const data = n8n!.runData(execution.id).resultData;
+        detail = `last ${data.lastNodeExecuted ?? '-'}${data.error ? `: ${data.error.message}` : ''}; ran ${Object.keys(data.runData).join(' > ')}`;
+      } catch (error) {
+        detail = (error as Error).message;
+      }
+      lines.push(`execution ${execution.id} ${name} ${execution.status}: ${detail}`);
+    }
+    return lines.join('\n');
+  }
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = { [WEBHOOK_HEADER]: WEBHOOK_TOKEN }) =>
+    fetch(`${n8n!.baseUrl}/webhook/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+
+  it('imports every template and lists it', () => {
+    assert.equal(templates.length, 9);
+    for (const template of templates) assert.ok(listed.includes(`${template.id}|${template.name}`), `${template.id}|${template.name} not in:\n${listed}`);
+  });
+
+  it('exports them back unchanged, each credential re-linked by name to the one created before import', () => {
+    for (const template of templates) {
+      const back = exported.find((w) => w.id === template.id);
+      assert.ok(back, template.name);
+      assert.equal(back.name, template.name);
+      assert.deepEqual(back.connections, template.connections, `${template.name}: connections`);
+      assert.equal(back.nodes.length, template.nodes.length);
+      for (const node of template.nodes) {
+        const other: TemplateFile['nodes'][number] | undefined = back.nodes.find((n) => n.name === node.name);
+        assert.ok(other, `${template.name}: ${node.name}`);
+        assert.equal(other.type, node.type);
+        assert.equal(other.typeVersion, node.typeVersion);
+        assert.deepEqual(other.parameters, node.parameters, `${template.name}: ${node.name} parameters`);
+        for (const [type, ref] of Object.entries(node.credentials ?? {})) {
+          assert.deepEqual(other.credentials?.[type], { id: credentialIds.get(ref.name), name: ref.name }, `${template.name}: ${node.name} ${type}`);
+        }
+      }
+    }
+  });
+
+  it('activates every template: no unknown node type, no activation error, webhooks and Handoff Triggers registered', async () => {
+    const log = n8n!.log();
+    for (const problem of [/Unrecognized node type/i, /unknown node type/i, /could not be activated/i, /problem activating/i, /Issue on initial workflow activation/i]) {
+      assert.doesNotMatch(log, problem, log.split('\n').filter((l) => problem.test(l)).join('\n'));
+    }
+    const webhooks = n8n!.webhooks();
+    const paths = new Set(webhooks.map((w) => `${w.method} ${w.path}`));
+    for (const path of [
+      'workflow-trigger', 'security-alert', 'github-push', 'prometheus-alert',
+      'cortex/deploy-monitoring-stack', 'cortex/build-k8s-cluster', 'cortex/dr-failover', 'cortex/app-deployment-pipeline', 'cortex/security-incident-response',
+    ]) {
+      assert.ok(paths.has(`POST ${path}`), `POST ${path} not among ${[...paths].join(', ')}`);
+    }
+    const subscriptions = await workerSubscriptions();
+    assert.deepEqual(subscriptions.map((s) => s.filter.to_contractor).sort(), ['infrastructure-contractor', 'talos-contractor']);
+    // The schedule trigger has no webhook: the workflow is published (active version set) and n8n kept it so.
+    const backup = byName('Cortex: etcd backup (backup-etcd-snapshot)');
+    const listedActive = await n8n!.cli('list:workflow', '--active=true');
+    assert.ok(listedActive.includes(backup.id), listedActive);
+  });
+
+  it('the triggers answer: unknown workflow 404, no token 403, missing parameters 400, a non-critical alert ignored', async () => {
+    const unknown = await post('workflow-trigger', { workflow_id: 'no-such-workflow', parameters: {} });
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'unknown_workflow');
+
+    const noToken = await post('workflow-trigger', { workflow_id: 'deploy-monitoring-stack' }, {});
+    assert.equal(noToken.status, 403);
+
+    const missing = await post('cortex/deploy-monitoring-stack', { parameters: { cluster_name: 'e2e' } });
+    assert.equal(missing.status, 400);
+    const body = (await missing.json()) as { error: { code: string; missing: string[] } };
+    assert.equal(body.error.code, 'missing_parameters');
+    assert.ok(body.error.missing.includes('monitoring_node_ips') && !body.error.missing.includes('cluster_name'), JSON.stringify(body));
+
+    const notCritical = await post('security-alert', { rule: 'Read sensitive file untrusted', priority: 'Warning', output: 'e2e' });
+    assert.equal(notCritical.status, 200);
+    assert.equal(((await notCritical.json()) as { ignored: boolean }).ignored, true);
+  });
+
+  it('deploy-monitoring-stack: 202, VMs cloned and started, the Talos phase fails, the run rolls back through both workers', async () => {
+    const cluster = `e2e${Date.now().toString(36).slice(-5)}`;
+    const parameters = {
+      environment: 'e2e',
+      cluster_name: cluster,
+      proxmox_node: 'pve1',
+      storage: 'ceph',
+      talos_template_vmid: 9000,
+      monitoring_node_ips: ['10.20.0.21', '10.20.0.22'],
+      gateway: '10.20.0.1',
+      nameserver: '10.20.0.1',
+      talos_config_dir: join(work, 'n8n-user', '.n8n-files', 'talos', cluster),
+      n8n_alert_webhook_url: `${n8n!.baseUrl}/webhook/prometheus-alert`,
+    };
+    const started = performance.now();
+    // The seed's manual trigger: POST /webhook/workflow-trigger {workflow_id, parameters}, forwarded by the dispatcher.
+    const reply = await post('workflow-trigger', { workflow_id: 'deploy-monitoring-stack', parameters });
+    const accepted = (await reply.json()) as { run_id: string; workflow_id: string; concurrency_key: string };
+    assert.equal(reply.status, 202, JSON.stringify(accepted));
+    assert.equal(accepted.workflow_id, 'deploy-monitoring-stack');
+    assert.equal(accepted.concurrency_key, `monitoring:${cluster}`);
+
+    // A second start for the same cluster while the first runs: 409 (the concurrency key).
+    const again = await post('cortex/deploy-monitoring-stack', { parameters });
+    assert.equal(again.status, 409);
+
+    const run = await eventually(
+      async () => {
+        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
+        return current.status === 'failed' && current.rollback && current.rollback.steps.every((s: { status: string }) => s.status !== 'pending') ? current : undefined;
+      },
+      240_000,
+      500,
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}\n${await diagnostics(accepted.run_id)}`);
+    });
+    timings['run → rolled back'] = Math.round(performance.now() - started);
+    try {
+      await checkRun(run, accepted.run_id, cluster, parameters.monitoring_node_ips);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+    }
+  });
+
+  it('security-incident-response: a critical Falco alert starts a run; security-master assesses, containment is approved, the Talos containment fails, nothing to roll back', async () => {
+    const node = `e2e-worker-${Date.now().toString(36).slice(-4)}`;
+    const alert = {
+      uuid: `falco-${node}`,
+      rule: 'Terminal shell in container',
+      priority: 'Critical',
+      source: 'syscall',
+      hostname: node,
+      output: `A shell was spawned in a container (user=root pod=cart-1 node=${node})`,
+      output_fields: { 'k8s.ns.name': 'shop', 'k8s.pod.name': 'cart-1', 'k8s.node.name': node },
+    };
+    const reply = await post('security-alert', alert);
+    const accepted = (await reply.json()) as { run_id: string; concurrency_key: string };
+    assert.equal(reply.status, 202, JSON.stringify(accepted));
+    assert.equal(accepted.concurrency_key, `incident:e2e-prod:${node}`);
+    try {
+      // security-master's own tooling: claim the assess handoff and complete it with the assessment.
+      const assess = await eventually(async () => {
+        const list = await service!.call('GET', `/v1/handoffs?run_id=${accepted.run_id}&to_contractor=security-master`, { as: 'security-master' });
+        return (list.body.items as any[])?.find((h) => h.phase_id === 'assess' && h.status === 'pending');
+      }, 60_000, 200);
+      assert.deepEqual(assess.data.handoff.affected_nodes, [node]);
+      assert.deepEqual(assess.data.handoff.affected_pods, ['shop/cart-1']);
+      assert.equal((await service!.call('POST', `/v1/handoffs/${assess.handoff_id}/claim`, { as: 'security-master', body: {} })).status, 200);
+      const result = { classification: 'container_breakout', nodes_to_contain: [node], namespaces_to_isolate: ['shop'] };
+      const completed = await service!.call('POST', `/v1/handoffs/${assess.handoff_id}/complete`, { as: 'security-master', body: { result } });
+      assert.equal(completed.status, 200, completed.text);
+
+      // The Approval Gate asks security-leads / incident-commander; one approval is enough.
+      const approvalId = `${accepted.run_id}-approve-containment`;
+      const approval = await eventually(async () => {
+        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
+        return got.status === 200 ? got.body : undefined;
+      }, 60_000, 200);
+      assert.equal(approval.required_approvals, 1);
+      assert.match(approval.title, /^Contain 1 node\(s\) on e2e-prod$/);
+      await n8n!.waitFor('the orchestrator waiting at the gate', () => (n8n!.executions(byName('Cortex: Security Incident Response').id).some((e) => e.status === 'waiting') ? true : undefined), 30_000);
+      const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver: 'sam', decision: 'approve', comment: 'contain it' } });
+      assert.equal(decided.status, 200, decided.text);
+
+      const run = await eventually(async () => {
+        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
+        return current.status === 'failed' ? current : undefined;
+      }, 120_000, 500);
+      const phase = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id);
+      assert.equal(phase('triage').status, 'completed');
+      assert.equal(phase('triage').output.alert_context.rule, 'Terminal shell in container');
+      assert.equal(phase('assess').status, 'completed');
+      assert.deepEqual(phase('assess').output, { ...result, approved_by: ['sam'] });
+      assert.equal(phase('contain').status, 'failed');
+      assert.equal(phase('contain').error.code, 'contain_failed');
+      // Containment is never rolled back and nothing the procedure names had started.
+      assert.deepEqual(run.rollback.steps, []);
+      const orchestrator = byName('Cortex: Security Incident Response');
+      const execution = await n8n!.waitFor(
+        'the incident orchestrator finished',
+        () => n8n!.executions(orchestrator.id).find((e) => e.status === 'error' && JSON.stringify(n8n!.runData(e.id).resultData.error ?? {}).includes(accepted.run_id)),
+        60_000,
+      );
+      assert.match(String(n8n!.runData(execution.id).resultData.error?.message), /failed: contain_failed/);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+    }
+  });
+
+  async function checkRun(run: any, runId: string, cluster: string, nodeIps: string[]): Promise<void> {
+    const phase = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id);
+    assert.equal(phase('provision-monitoring-nodes').status, 'completed');
+    const vmIds = phase('provision-monitoring-nodes').output.vm_ids as number[];
+    assert.equal(vmIds.length, 2);
+    assert.deepEqual(phase('provision-monitoring-nodes').output.node_ips, nodeIps);
+    assert.equal(phase('install-stack').status, 'failed');
+    assert.equal(phase('install-stack').error.code, 'machine_config_missing');
+    assert.match(phase('install-stack').error.message, /monitoring-worker\.yaml/);
+    assert.equal(phase('configure-alerting').status, 'pending');
+    assert.deepEqual(
+      run.rollback.steps.map((s: { phase_id: string; contractor: string; status: string }) => [s.phase_id, s.contractor, s.status]),
+      [
+        ['install-stack', 'talos-contractor', 'failed'],
+        ['provision-monitoring-nodes', 'infrastructure-contractor', 'done'],
+      ],
+    );
+    // Talos: the reset of the two monitoring nodes failed (no Talos here), saying why; Proxmox: the VMs went.
+    assert.match(String(run.rollback.steps[0].note), /Reset|talos/i);
+    assert.match(String(run.rollback.steps[1].note), /^undone by infrastructure-contractor \(handoff hof_/);
+    console.log(`rollback notes: ${JSON.stringify(run.rollback.steps.map((s: { note: string }) => s.note))}`);
+    // The VMs the phase cloned are gone again.
+    assert.deepEqual(
+      [...proxmox!.cluster.guests.values()].filter((g) => String(g.config.name ?? '').startsWith(`${cluster}-`)).map((g) => g.config.name),
+      [],
+    );
+    // The orchestrator's execution ended with the run's failure.
+    const orchestrator = byName('Cortex: Deploy Monitoring Stack');
+    const execution = await n8n!.waitFor(
+      'the orchestrator finished',
+      () => n8n!.executions(orchestrator.id).find((e) => e.status === 'error' && JSON.stringify(n8n!.runData(e.id).resultData.error ?? {}).includes(runId)),
+      60_000,
+    );
+    assert.match(String(n8n!.runData(execution.id).resultData.error?.message), new RegExp(`^Run ${runId} of deploy-monitoring-stack failed: machine_config_missing`));
+  }
+});
