@@ -397,7 +397,7 @@ describe('n8n workflow templates', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('connect existing nodes through existing outputs (Wait for Completion: 0 and 1), no node left unconnected', () => {
+  it('connect existing nodes through existing outputs (Wait for Completion: 0 and 1), no node left unconnected, error outputs lead somewhere', () => {
     const problems: string[] = [];
     for (const [file, { json }] of loaded) {
       const byName = new Map(json.nodes.map((n) => [n.name, n]));
@@ -424,6 +424,10 @@ describe('n8n workflow templates', () => {
       for (const node of json.nodes) {
         if (TRIGGER_TYPES.has(node.type) || node.type === 'n8n-nodes-base.stickyNote') continue;
         if (!incoming.has(node.name)) problems.push(`${file}: ${node.name} has no incoming connection`);
+      }
+      for (const node of json.nodes.filter((n) => n.onError === 'continueErrorOutput')) {
+        const errorOutput = (json.connections[node.name]?.main ?? [])[outputCount(node) - 1];
+        if (!errorOutput?.length) problems.push(`${file}: ${node.name}: its error output leads nowhere`);
       }
       const waits = json.nodes.filter((n) => n.type === 'n8n-nodes-cortex.handoff' && n.parameters.operation === 'waitForCompletion');
       for (const waitNode of waits) {

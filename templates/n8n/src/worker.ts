@@ -85,6 +85,7 @@ export class Worker {
     if (index < 0) throw new Error(`unknown route ${route}`);
     const name = this.b.add(spec);
     this.b.connect(this.route, name, index);
+    if (spec.onError === 'continueErrorOutput') this.b.connect(name, this.fail, this.outputs(spec));
     return name;
   }
 
