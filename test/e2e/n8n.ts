@@ -107,6 +107,8 @@ export interface N8nOptions {
   brokerPort: number;
   /** Base URL n8n hands out for webhooks and resume URLs (N8N_WEBHOOK_URL). Default: n8n itself. */
   webhookUrl?: string;
+  /** More environment for every n8n process (e.g. N8N_RESTRICT_FILE_ACCESS_TO); wins over the defaults. */
+  env?: Record<string, string>;
 }
 
 export interface ExecutionRow {
@@ -134,6 +136,7 @@ export class N8n {
   readonly baseUrl: string;
   private readonly brokerPort: number;
   private readonly webhookUrl: string;
+  private readonly extraEnv: Record<string, string>;
   private child: ChildProcess | undefined;
   private output = '';
   private db: DatabaseSync | undefined;
@@ -146,6 +149,7 @@ export class N8n {
     this.brokerPort = options.brokerPort;
     this.baseUrl = `http://127.0.0.1:${options.port}`;
     this.webhookUrl = (options.webhookUrl ?? this.baseUrl).replace(/\/+$/, '');
+    this.extraEnv = options.env ?? {};
     // The serialisation n8n stores run data with, from n8n's own dependencies.
     this.flatted = createRequire(join(this.home, 'node_modules', 'n8n', 'package.json'))('flatted');
   }
@@ -185,6 +189,7 @@ export class N8n {
       N8N_LOG_OUTPUT: 'console',
       GENERIC_TIMEZONE: 'UTC',
       TZ: 'UTC',
+      ...this.extraEnv,
     };
   }
 

@@ -429,6 +429,13 @@ describe('n8n workflow templates', () => {
         const errorOutput = (json.connections[node.name]?.main ?? [])[outputCount(node) - 1];
         if (!errorOutput?.length) problems.push(`${file}: ${node.name}: its error output leads nowhere`);
       }
+      // The Proxmox and Talos nodes' continue-on-fail items carry more than `error`: n8n leaves them on the
+      // success output, so that output must go through a guard that catches them.
+      for (const node of json.nodes.filter((n) => n.onError === 'continueErrorOutput' && /^n8n-nodes-cortex\.(proxmox|talos)$/.test(n.type))) {
+        const next = (json.connections[node.name]?.main?.[0] ?? []).map((t) => byName.get(t.node));
+        const guarded = next.length > 0 && next.every((n) => n?.type === 'n8n-nodes-base.if' && JSON.stringify(n.parameters).includes('$json.error === undefined'));
+        if (!guarded) problems.push(`${file}: ${node.name}: its success output is not guarded against error items`);
+      }
       const waits = json.nodes.filter((n) => n.type === 'n8n-nodes-cortex.handoff' && n.parameters.operation === 'waitForCompletion');
       for (const waitNode of waits) {
         const outputs = json.connections[waitNode.name]?.main ?? [];

@@ -64,7 +64,7 @@ export function etcdBackup(): WorkflowBuilder {
   b.add(
     sticky(
       'Note',
-      `## Cortex: etcd backup\n\nThe seed's scheduled workflow \`backup-etcd-snapshot\`: every day at **02:00 UTC** (cron \`0 2 * * *\`, workflow time zone UTC) the Talos node streams an etcd snapshot from a control plane (checked against etcd's sha256) and it is written to \`<backup_dir>/<cluster>/etcd-<time>.snapshot\` and \`latest.snapshot\` (what dr-failover recovers from).\n\nCredential: **Talos cluster**. Fill **Backup Settings**; n8n 2 writes files only under N8N_RESTRICT_FILE_ACCESS_TO (default ~/.n8n-files). Publish to schedule it; set an error workflow to hear about failures.`,
+      `## Cortex: etcd backup\n\nThe seed's scheduled workflow \`backup-etcd-snapshot\`: every day at **02:00 UTC** (cron \`0 2 * * *\`, workflow time zone UTC) the Talos node streams an etcd snapshot from a control plane (checked against etcd's sha256) and it is written to \`<backup_dir>/<cluster>-etcd-<time>.snapshot\` and \`<backup_dir>/<cluster>-latest.snapshot\` (the folder must exist).\n\nCredential: **Talos cluster**. Fill **Backup Settings**; n8n 2 writes files only under N8N_RESTRICT_FILE_ACCESS_TO (default ~/.n8n-files). Publish to schedule it; set an error workflow to hear about failures.`,
       640,
       320,
     ),
@@ -88,13 +88,14 @@ export function etcdBackup(): WorkflowBuilder {
       timeout: 60,
     }),
   );
-  const dir = "$('Backup Settings').first().json.backup_dir + '/' + $('Backup Settings').first().json.cluster_name";
-  const dated = b.add(writeFile('Write Dated Snapshot', expr(`${dir} + '/etcd-' + $('Backup Settings').first().json.stamp + '.snapshot'`)));
-  const latest = b.add(writeFile('Write Latest Snapshot', expr(`${dir} + '/latest.snapshot'`)));
+  // Files named <cluster>-…: n8n writes into an existing folder but does not create one.
+  const prefix = "$('Backup Settings').first().json.backup_dir + '/' + $('Backup Settings').first().json.cluster_name";
+  const dated = b.add(writeFile('Write Dated Snapshot', expr(`${prefix} + '-etcd-' + $('Backup Settings').first().json.stamp + '.snapshot'`)));
+  const latest = b.add(writeFile('Write Latest Snapshot', expr(`${prefix} + '-latest.snapshot'`)));
   const summary = b.add(
     set('Backup Summary', [
       ['cluster_name', 'string', expr("$('Backup Settings').first().json.cluster_name")],
-      ['file', 'string', expr(`${dir} + '/etcd-' + $('Backup Settings').first().json.stamp + '.snapshot'`)],
+      ['file', 'string', expr(`${prefix} + '-etcd-' + $('Backup Settings').first().json.stamp + '.snapshot'`)],
       ['size', 'number', expr("$('Take etcd Snapshot').first().json.size")],
       ['sha256', 'string', expr("$('Take etcd Snapshot').first().json.sha256")],
       ['from', 'string', expr("$('Take etcd Snapshot').first().json.hostname || $('Take etcd Snapshot').first().json.node")],

@@ -79,14 +79,31 @@ export class Worker {
     b.connect(unknown, this.fail);
   }
 
-  /** The first node of a route (connected to the route's Switch output). */
+  /** The first node of a route (connected to the route's Switch output); returns the node to go on from. */
   start(route: string, spec: NodeSpec): string {
     const index = this.routes.indexOf(route);
     if (index < 0) throw new Error(`unknown route ${route}`);
+    const [first, last] = this.add(spec);
+    this.b.connect(this.route, first, index);
+    return last;
+  }
+
+  /**
+   * Adds a node with its error output (if any) connected to Fail Handoff. The Proxmox and Talos
+   * nodes' continue-on-fail items carry more than `error` (a description, the HTTP code, the task's
+   * log), and n8n moves an item to the error output only when `error`, `message` and `details` are
+   * its only fields: such items would leave on the success output. So those nodes get an `<name> OK?`
+   * guard that sends items with an `error` to Fail Handoff. Returns [the node, the node to go on from].
+   */
+  add(spec: NodeSpec): [string, string] {
     const name = this.b.add(spec);
-    this.b.connect(this.route, name, index);
-    if (spec.onError === 'continueErrorOutput') this.b.connect(name, this.fail, this.outputs(spec));
-    return name;
+    if (spec.onError !== 'continueErrorOutput') return [name, name];
+    this.b.connect(name, this.fail, this.outputs(spec));
+    if (spec.type !== 'n8n-nodes-cortex.proxmox' && spec.type !== 'n8n-nodes-cortex.talos') return [name, name];
+    const guard = this.b.add(ifTrue(`${name} OK?`, '$json.error === undefined'));
+    this.b.connect(name, guard);
+    this.b.connect(guard, this.fail, 1);
+    return [name, guard];
   }
 
   /** Connects a route's Switch output to an existing node. */
@@ -98,10 +115,9 @@ export class Worker {
   then(from: string, ...specs: NodeSpec[]): string {
     let previous = from;
     for (const spec of specs) {
-      const name = this.b.add(spec);
-      this.b.connect(previous, name);
-      if (spec.onError === 'continueErrorOutput') this.b.connect(name, this.fail, this.outputs(spec));
-      previous = name;
+      const [first, last] = this.add(spec);
+      this.b.connect(previous, first);
+      previous = last;
     }
     return previous;
   }

@@ -231,7 +231,6 @@ export function infrastructureWorker(): WorkflowBuilder {
       'quarantine-vms',
       proxmox('List VMs', 'list', { node: expr(`${P}.proxmox_node`), filters: { templates: 'exclude' }, options: {} }, { ...onErrorOutput, alwaysOutputData: true }),
     );
-    b.connect(list, w.fail, 1);
     const all = w.collect(list, 'All VMs', 'vms');
     const found = w.then(
       all,
@@ -353,7 +352,6 @@ export function infrastructureWorker(): WorkflowBuilder {
         ),
       ),
     );
-    b.connect(restored, w.fail, 1);
     w.result(restored, 'shift-traffic-rollback', `({ restored_snapshot: ${O}.lb_snapshot })`);
   }
   return b;
@@ -381,7 +379,7 @@ Runs the Talos and Kubernetes side of every Cortex workflow: applies machine con
 
 Credentials: **Cortex (talos-contractor)**, **Talos cluster** (the talosconfig of the cluster), **Talos maintenance mode** (maintenance mode on, no certificates), for dr-failover **Talos cluster (DR site)**.
 
-Machine configurations are read from the run's \`talos_config_dir\` (\`controlplane.yaml\`, \`worker.yaml\`, \`monitoring-worker.yaml\` from \`talosctl gen config\`); files are written under \`backup_dir\` / \`evidence_dir\`. n8n 2 only reads and writes files under N8N_RESTRICT_FILE_ACCESS_TO (default ~/.n8n-files).`;
+Machine configurations are read from the run's \`talos_config_dir\` (\`controlplane.yaml\`, \`worker.yaml\`, \`monitoring-worker.yaml\` from \`talosctl gen config\`); snapshots are written into \`backup_dir\` / \`evidence_dir\` (which must exist: n8n does not create folders). n8n 2 only reads and writes files under N8N_RESTRICT_FILE_ACCESS_TO (default ~/.n8n-files).`;
 
 const MONITORING_VALUES = `prometheus:
   service:
@@ -543,7 +541,12 @@ export function talosWorker(): WorkflowBuilder {
       ),
       talos('Fetch Kubeconfig', 'machine', 'kubeconfig', { output: 'yaml', binaryPropertyName: 'data', node: expr(first), timeout: 30 }, onErrorOutput),
       writeFile('Store Kubeconfig', expr(`${P}.talos_config_dir + '/kubeconfig'`), 'data', onErrorOutput),
-      http('Download Flux', tmpl(`https://github.com/fluxcd/flux2/releases/download/v{{ ${P}.flux_version }}/install.yaml`), { text: true, timeoutMs: 60_000 }, onErrorOutput),
+      http(
+        'Download Flux',
+        expr(`${P}.flux_install_url || 'https://github.com/fluxcd/flux2/releases/download/v' + ${P}.flux_version + '/install.yaml'`),
+        { text: true, timeoutMs: 60_000 },
+        onErrorOutput,
+      ),
       talos(
         'Install Flux',
         'kubernetes',
@@ -573,13 +576,13 @@ export function talosWorker(): WorkflowBuilder {
         executeOnce: true,
       },
       talos('Initial etcd Snapshot', 'etcd', 'snapshot', { binaryPropertyName: 'data', fileName: 'etcd-initial.snapshot', verifyHash: true, node: expr(first) }, continueOnError),
-      writeFile('Store Initial Snapshot', expr(`${P}.backup_dir + '/' + ${P}.cluster_name + '/etcd-initial.snapshot'`), 'data', continueOnError),
+      writeFile('Store Initial Snapshot', expr(`${P}.backup_dir + '/' + ${P}.cluster_name + '-etcd-initial.snapshot'`), 'data', continueOnError),
     );
     w.result(
       ready,
       'bootstrap-cluster',
       `({ cluster_endpoint: 'https://' + ${P}.control_plane_vip + ':6443', kubeconfig_secret: ${P}.talos_config_dir + '/kubeconfig', control_plane_ips: ${H}.control_plane_ips, worker_ips: ${H}.worker_ips, ` +
-        `talos_version: ${P}.talos_version ?? null, kubernetes_version: ${P}.kubernetes_version ?? null, initial_snapshot: $json.error ? null : ${P}.backup_dir + '/' + ${P}.cluster_name + '/etcd-initial.snapshot' })`,
+        `talos_version: ${P}.talos_version ?? null, kubernetes_version: ${P}.kubernetes_version ?? null, initial_snapshot: $json.error ? null : ${P}.backup_dir + '/' + ${P}.cluster_name + '-etcd-initial.snapshot' })`,
     );
   }
 
@@ -669,7 +672,7 @@ export function talosWorker(): WorkflowBuilder {
   {
     const namespaces = `(${H}.namespaces_to_isolate ?? [])`;
     const any = w.start('contain', ifTrue('Namespaces to Isolate?', `${namespaces}.length > 0`));
-    const isolate = b.add(
+    const [isolate, isolated] = w.add(
       talos(
         'Isolate Namespaces',
         'kubernetes',
@@ -689,21 +692,20 @@ export function talosWorker(): WorkflowBuilder {
       ),
     );
     b.connect(any, isolate, 0);
-    b.connect(isolate, w.fail, 1);
     const nodes = b.add({ ...set('Nodes to Contain', [['items', 'array', expr(`(${H}.nodes_to_contain ?? []).map(name => ({ name }))`)]]), executeOnce: true });
-    b.connect(isolate, nodes, 0);
+    b.connect(isolated, nodes, 0);
     b.connect(any, nodes, 1);
     const split = w.then(nodes, { name: 'Split: Nodes to Contain', type: 'n8n-nodes-base.splitOut', typeVersion: 1, parameters: { fieldToSplitOut: 'items', include: 'noOtherFields', options: {} } });
     const cordoned = w.then(
       split,
       talos('Cordon Node', 'kubernetes', 'cordon', { nodeName: expr('$json.name'), dryRun: false, node: expr(`${P}.healthy_control_plane_ip`) }, onErrorOutput),
     );
-    const evidence = `${P}.evidence_dir + '/' + ${P}.incident_id`;
+    const evidence = `${P}.evidence_dir + '/' + ${P}.incident_id + '-etcd.snapshot'`;
     const preserved = w.then(
       w.collect(cordoned, 'Nodes Cordoned', 'cordoned'),
       noOp('Collect Support Bundle', 'talosctl support (dmesg, service logs, processes, mounts) has no Talos node operation yet: run it from your forensics host'),
       talos('Preserve etcd State', 'etcd', 'snapshot', { binaryPropertyName: 'data', fileName: 'etcd.snapshot', verifyHash: true, node: expr(`${P}.healthy_control_plane_ip`) }, continueOnError),
-      writeFile('Store Evidence Snapshot', expr(`${evidence} + '/etcd.snapshot'`), 'data', continueOnError),
+      writeFile('Store Evidence Snapshot', expr(evidence), 'data', continueOnError),
     );
     const drain = w.items(preserved, 'Nodes to Drain', `(${H}.nodes_to_contain ?? []).map(name => ({ name }))`);
     const drained = w.then(
@@ -714,7 +716,7 @@ export function talosWorker(): WorkflowBuilder {
     w.result(
       all,
       'contain',
-      `({ contained_nodes: ${H}.nodes_to_contain ?? [], contained_node_ips: ${H}.nodes_to_contain ?? [], contained_vm_ids: ${H}.contained_vm_ids ?? [], evidence_location: ${evidence} + '/', drain_errors: $json.drained.filter(d => d.error).map(d => d.error) })`,
+      `({ contained_nodes: ${H}.nodes_to_contain ?? [], contained_node_ips: ${H}.nodes_to_contain ?? [], contained_vm_ids: ${H}.contained_vm_ids ?? [], evidence_location: $('Store Evidence Snapshot').first().json.error ? null : ${evidence}, drain_errors: $json.drained.filter(d => d.error).map(d => d.error) })`,
     );
   }
 
@@ -757,7 +759,7 @@ export function talosWorker(): WorkflowBuilder {
     const snapshotted = w.then(
       retire,
       talos('Post-incident Snapshot', 'etcd', 'snapshot', { binaryPropertyName: 'data', fileName: 'post-incident.snapshot', verifyHash: true, node: expr(`${P}.healthy_control_plane_ip`) }, continueOnError),
-      writeFile('Store Post-incident Snapshot', expr(`${P}.backup_dir + '/' + ${P}.cluster_name + '/post-incident-' + ${P}.incident_id + '.snapshot'`), 'data', continueOnError),
+      writeFile('Store Post-incident Snapshot', expr(`${P}.backup_dir + '/' + ${P}.cluster_name + '-post-incident-' + ${P}.incident_id + '.snapshot'`), 'data', continueOnError),
     );
     w.result(
       snapshotted,
