@@ -24,6 +24,10 @@
 //   when they are taken): VMs cloned, machine configs applied in maintenance mode from files, etcd
 //   bootstrapped, health, kubeconfig and etcd snapshot written, Flux and metrics-server applied, the
 //   API's /readyz checked;
+// - dr-failover from an Alertmanager PrimarySiteDown alert (another alert is ignored) to a completed
+//   run: the on-call approval, the primary VM stopped and the standby started (Proxmox simulator), the
+//   lab's cluster as the DR site (bootstrap already done, health, kubeconfig, a Deployment rolled out),
+//   the public endpoint checked;
 // - a critical Falco alert starts security-incident-response: inline triage; security-master's
 //   assessment (claimed and completed here through the service, as its tooling would) and the
 //   Approval Gate (approved with the admin's decision API); with the Talos lab: namespace isolated,
@@ -36,7 +40,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,13 +125,19 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const port = await freePort();
     const files = join(work, 'n8n-user', '.n8n-files');
     for (const dir of ['backups', 'evidence']) mkdirSync(join(files, dir), { recursive: true });
-    n8n = new N8n({ home, userFolder: join(work, 'n8n-user'), port, brokerPort: await freePort(), env: { N8N_RESTRICT_FILE_ACCESS_TO: files } });
+    n8n = new N8n({
+      home,
+      userFolder: join(work, 'n8n-user'),
+      port,
+      brokerPort: await freePort(),
+      env: { N8N_RESTRICT_FILE_ACCESS_TO: files, ...(noTalosLab ? {} : { NODE_EXTRA_CA_CERTS: join(work, 'vip-ca.pem') }) },
+    });
     await timed('npm install <tgz> --omit=peer', () => n8n!.installPackage(tarball));
 
     const cortex = (who: 'n8n-contractor' | 'infrastructure-contractor' | 'talos-contractor') => ({ url: service!.url, token: tokenFor(who) });
     const token = DEFAULT_TOKENS[0]!;
     const pve = { baseUrl: proxmox.url, authMethod: 'apiToken', tokenId: token.tokenid, tokenSecret: token.secret, ca: proxmox.caPem };
-    // The DR site has no Talos here: an empty talosconfig fails every call at once.
+    // Without the Talos lab: an empty talosconfig fails every Talos call at once.
     const noTalos = { source: 'talosconfig', talosconfig: '' };
     const talosCluster = talos ? { source: 'talosconfig', talosconfig: talos.talosconfig(), context: '' } : noTalos;
     const credentials: Array<{ name: string; type: string; data: Record<string, unknown> }> = [
@@ -138,7 +148,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       { name: 'Proxmox VE (primary site)', type: 'proxmoxApi', data: pve },
       { name: 'Proxmox VE (DR site)', type: 'proxmoxApi', data: pve },
       { name: 'Talos cluster', type: 'talosApi', data: talosCluster },
-      { name: 'Talos cluster (DR site)', type: 'talosApi', data: noTalos },
+      { name: 'Talos cluster (DR site)', type: 'talosApi', data: talosCluster },
       { name: 'Talos maintenance mode', type: 'talosApi', data: { source: 'manual', endpoints: '127.0.0.10', maintenance: true } },
       { name: 'Cortex webhook token', type: 'httpHeaderAuth', data: { name: WEBHOOK_HEADER, value: WEBHOOK_TOKEN } },
       { name: 'GitHub webhook secret', type: 'crypto', data: { hmacSecret: 'e2e-github-webhook-secret' } },
@@ -177,7 +187,29 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       evidence_dir: join(work, 'n8n-user', '.n8n-files', 'evidence'),
       backup_dir: join(work, 'n8n-user', '.n8n-files', 'backups'),
     });
-    await timed('import:workflow (edited dispatcher and incident settings)', () => n8n!.importWorkflows([dispatcher, incident]));
+    // … and dr-failover's (an Alertmanager alert carries no site settings): the lab's cluster stands in for the DR site.
+    const dr = structuredClone(byName('Cortex: Disaster Recovery Failover'));
+    const drDefaults = settingsValue(dr);
+    drDefaults.value = JSON.stringify({
+      ...(JSON.parse(drDefaults.value) as Record<string, unknown>),
+      environment: 'e2e-dr',
+      cluster_name: 'e2e-prod',
+      primary_site: 'site-a',
+      dr_site: 'site-b',
+      public_hostname: `${VIP}:6443`,
+      primary_proxmox_node: 'pve1',
+      primary_vmids: [100],
+      dr_proxmox_node: proxmox.cluster.guests.get(101)!.node,
+      dr_vmids: [101],
+      dr_control_plane_ips: TALOS_IPS.slice(0, 3),
+      dr_worker_ips: TALOS_IPS.slice(3),
+      dr_bootstrap_node_ip: TALOS_IPS[0],
+      dr_control_plane_vip: VIP,
+      dr_ingress_ip: '127.0.0.40',
+      critical_workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'web' }],
+      talos_config_dir: join(files, 'talos', 'e2e-prod'),
+    });
+    await timed('import:workflow (edited dispatcher, incident and DR settings)', () => n8n!.importWorkflows([dispatcher, incident, dr]));
 
     await timed(`publish:workflow ×${templates.length}`, async () => {
       for (const template of templates) await n8n!.publish(template.id);
@@ -217,9 +249,12 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       await talos.start();
       const ca = createCa('e2e-vip', 'ec');
       const cert = issueCert(ca, { commonName: 'kube-apiserver', ips: [VIP], usage: 'server' });
+      // n8n trusts the stand-in's CA (NODE_EXTRA_CA_CERTS), as it would a public certificate.
+      writeFileSync(join(work, 'vip-ca.pem'), ca.cert);
       const vip = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => {
-        res.writeHead(req.url === '/readyz' ? 200 : 404, { 'content-type': 'text/plain' });
-        res.end(req.url === '/readyz' ? 'ok' : 'not found');
+        const ok = req.url === '/readyz' || req.url === '/healthz';
+        res.writeHead(ok ? 200 : 404, { 'content-type': 'text/plain' });
+        res.end(ok ? 'ok' : 'not found');
       });
       await new Promise<void>((resolve, reject) => vip.once('error', reject).listen(6443, VIP, () => resolve()));
       servers.push(vip);
@@ -237,6 +272,23 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       talos = undefined;
       kube = undefined;
     }
+  }
+
+  /** Server-side apply of one object to the Kubernetes fake, as kubectl would (the fake's client certificate). */
+  async function kubeApply(path: string, manifest: string): Promise<void> {
+    const access = kube!.access;
+    const url = new URL(`${access.server}${path}?fieldManager=e2e&force=true`);
+    await new Promise<void>((resolve, reject) => {
+      const request = httpsRequest(
+        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: 'PATCH', ca: access.ca, cert: access.cert, key: access.key, headers: { 'content-type': 'application/apply-patch+yaml' } },
+        (response) => {
+          response.resume();
+          response.on('end', () => (response.statusCode && response.statusCode < 300 ? resolve() : reject(new Error(`${path}: ${response.statusCode}`))));
+        },
+      );
+      request.on('error', reject);
+      request.end(manifest);
+    });
   }
 
   async function workerSubscriptions(): Promise<Array<{ url: string; filter: Record<string, unknown>; events: string[] }>> {
@@ -450,6 +502,66 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       const orchestrator = byName('Cortex: Build New K8s Cluster');
       const execution = await n8n!.waitFor('the build orchestrator finished', () => n8n!.executions(orchestrator.id).find((e) => e.status === 'success'), 60_000);
       assert.ok(n8n!.runData(execution.id).resultData.runData['Run Completed']);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+    }
+  });
+
+  it('dr-failover: an Alertmanager PrimarySiteDown alert, on-call approves, primary VMs fenced, standby started, the DR cluster and its critical workload ready, the public endpoint answers; the run completes', async (t) => {
+    if (noTalosLab || !talos || !kube) {
+      t.skip(noTalosLab ?? 'no Talos lab');
+      return;
+    }
+    mkdirSync(join(work, 'n8n-user', '.n8n-files', 'talos', 'e2e-prod'), { recursive: true });
+    await kubeApply('/api/v1/namespaces/shop', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n');
+    await kubeApply(
+      '/apis/apps/v1/namespaces/shop/deployments/web',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n',
+    );
+    const ignored = await post('prometheus-alert', { version: '4', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'HighMemoryUsage' } }] });
+    assert.equal(ignored.status, 200);
+    assert.equal(((await ignored.json()) as { ignored: boolean }).ignored, true);
+    const alert = {
+      version: '4',
+      status: 'firing',
+      receiver: 'n8n',
+      groupLabels: { alertname: 'PrimarySiteDown' },
+      commonLabels: { alertname: 'PrimarySiteDown', severity: 'critical' },
+      alerts: [{ status: 'firing', labels: { alertname: 'PrimarySiteDown', site: 'site-a' }, annotations: { summary: 'site-a unreachable for 5m' }, startsAt: new Date().toISOString(), fingerprint: 'e2e0001' }],
+    };
+    const reply = await post('prometheus-alert', alert);
+    const accepted = (await reply.json()) as { run_id: string; concurrency_key: string };
+    assert.equal(reply.status, 202, JSON.stringify(accepted));
+    assert.equal(accepted.concurrency_key, 'dr-failover:e2e-dr');
+    try {
+      const approvalId = `${accepted.run_id}-approve-failover`;
+      const approval = await eventually(async () => {
+        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
+        return got.status === 200 ? got.body : undefined;
+      }, 60_000, 200);
+      assert.equal(approval.title, 'Fail e2e-dr over to site-b');
+      assert.match(approval.description, /Prometheus alert PrimarySiteDown: site-a unreachable for 5m/);
+      assert.match(approval.description, /HTTP 200/);
+      const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver: 'olivia', decision: 'approve' } });
+      assert.equal(decided.status, 200, decided.text);
+      const run = await eventually(async () => {
+        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
+        return current.status !== 'running' ? current : undefined;
+      }, 180_000, 500);
+      assert.equal(run.status, 'completed', JSON.stringify(run.error));
+      const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
+      assert.deepEqual(output('declare-failover'), { primary_site_status: 'HTTP 200', approved_by: ['olivia'] });
+      assert.equal(output('activate-dr-infrastructure').primary_fenced, true);
+      assert.deepEqual(output('activate-dr-infrastructure').fenced_vm_ids, [100]);
+      assert.equal(proxmox!.cluster.guests.get(100)!.status, 'stopped');
+      assert.equal(proxmox!.cluster.guests.get(101)!.status, 'running');
+      assert.deepEqual(output('restore-cluster'), {
+        dr_cluster_endpoint: `https://${VIP}:6443`,
+        dr_ingress_ip: '127.0.0.40',
+        kubeconfig_secret: join(work, 'n8n-user', '.n8n-files', 'talos', 'e2e-prod', 'kubeconfig-dr'),
+        workloads_ready: 1,
+      });
+      assert.deepEqual(output('switch-traffic'), { public_hostname: `${VIP}:6443`, dr_ingress_ip: '127.0.0.40' });
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
     }
