@@ -28,6 +28,11 @@
 //   run: the on-call approval, the primary VM stopped and the standby started (Proxmox simulator), the
 //   lab's cluster as the DR site (bootstrap already done, health, kubeconfig, a Deployment rolled out),
 //   the public endpoint checked;
+// - app-deployment-pipeline from a GitHub push (a forged signature 401, a ping ignored) to a completed
+//   run: the commit's check runs polled until green (a stand-in GitHub API), two approvals, canary and
+//   promotion as Flux HelmReleases on the Kubernetes fake with their rollouts and smoke tests, the
+//   canary scaled down, the edge LB VM snapshotted on the Proxmox simulator, the 5xx ratio read from a
+//   stand-in Prometheus;
 // - a critical Falco alert starts security-incident-response: inline triage; security-master's
 //   assessment (claimed and completed here through the service, as its tooling would) and the
 //   Approval Gate (approved with the admin's decision API); with the Talos lab: namespace isolated,
@@ -38,6 +43,7 @@
 // Slow (build, pack, npm install, n8n start-up, a dozen CLI runs): `npm run test:e2e`.
 
 import assert from 'node:assert/strict';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
@@ -100,6 +106,9 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
   let noTalosLab: string | undefined;
   const servers: HttpServer[] = [];
   let fluxInstallUrl = '';
+  /** Stand-ins the app pipeline talks to: GitHub's check-runs API, the app's endpoints, Prometheus. */
+  let stubs = '';
+  let checkRunCalls = 0;
   let n8n: N8n | undefined;
   /** Credential id by placeholder name (ids differ from the templates' placeholder ids on purpose). */
   const credentialIds = new Map<string, string>();
@@ -209,7 +218,28 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       critical_workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'web' }],
       talos_config_dir: join(files, 'talos', 'e2e-prod'),
     });
-    await timed('import:workflow (edited dispatcher, incident and DR settings)', () => n8n!.importWorkflows([dispatcher, incident, dr]));
+    // … and the app pipeline's (a push carries the repository and commit only).
+    const app = structuredClone(byName('Cortex: Application Deployment Pipeline'));
+    const appDefaults = settingsValue(app);
+    appDefaults.value = JSON.stringify({
+      ...(JSON.parse(appDefaults.value) as Record<string, unknown>),
+      environment: 'e2e',
+      github_api_url: `${stubs}/github`,
+      ci_poll_seconds: 1,
+      observe_seconds: 1,
+      image_repository: 'registry.example/acme/web',
+      namespace: 'shop',
+      chart: 'web',
+      chart_repository: 'https://charts.example/acme',
+      canary_url: `${stubs}/app`,
+      public_url: `${stubs}/app`,
+      prometheus_url: `${stubs}/prometheus`,
+      proxmox_node: 'pve1',
+      edge_lb_vmid: 100,
+      service_node_ports: [30080],
+      previous_image_tag: 'v1.0.0',
+    });
+    await timed('import:workflow (edited settings of the dispatcher, incident, DR, app pipeline)', () => n8n!.importWorkflows([dispatcher, incident, dr, app]));
 
     await timed(`publish:workflow ×${templates.length}`, async () => {
       for (const template of templates) await n8n!.publish(template.id);
@@ -265,6 +295,28 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       await new Promise<void>((resolve) => flux.listen(0, '127.0.0.1', () => resolve()));
       servers.push(flux);
       fluxInstallUrl = `http://127.0.0.1:${(flux.address() as AddressInfo).port}/install.yaml`;
+      const stub = createHttpServer((req, res) => {
+        const json = (body: unknown) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        if (req.url?.startsWith('/github/repos/acme/web/commits/')) {
+          // The first poll finds the build still running; the next ones every check green.
+          checkRunCalls++;
+          const done = checkRunCalls > 1;
+          return json({
+            total_count: 3,
+            check_runs: ['build', 'unit-tests', 'integration-tests'].map((name) => ({ name, status: done || name !== 'build' ? 'completed' : 'in_progress', conclusion: done || name !== 'build' ? 'success' : null })),
+          });
+        }
+        if (req.url?.startsWith('/prometheus/api/v1/query')) return json({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [1_700_000_000, '0.002'] }] } });
+        if (req.url === '/app/healthz' || req.url === '/app/readyz') return json({ ok: true });
+        res.writeHead(404);
+        res.end();
+      });
+      await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', () => resolve()));
+      servers.push(stub);
+      stubs = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
     } catch (error) {
       noTalosLab = `the Talos lab did not start (ports 50000 on 127.0.0.10–14, 6443 on ${VIP}): ${(error as Error).message}`;
       await talos?.stop().catch(() => {});
@@ -562,6 +614,76 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
         workloads_ready: 1,
       });
       assert.deepEqual(output('switch-traffic'), { public_hostname: `${VIP}:6443`, dr_ingress_ip: '127.0.0.40' });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+    }
+  });
+
+  it('app-deployment-pipeline: a signed GitHub push to main, CI polled until green, two approvals, canary and promotion through Flux, the edge LB snapshotted, the 5xx ratio watched; the run completes', async (t) => {
+    if (noTalosLab || !talos || !kube) {
+      t.skip(noTalosLab ?? 'no Talos lab');
+      return;
+    }
+    for (const name of ['web-canary', 'web']) {
+      await kubeApply(
+        `/apis/apps/v1/namespaces/shop/deployments/${name}`,
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n        - name: web\n          image: registry.example/acme/web:v1.0.0\n`,
+      );
+    }
+    const sha = createHash('sha1').update(`e2e-${Date.now()}`).digest('hex');
+    const push = JSON.stringify({ ref: 'refs/heads/main', after: sha, deleted: false, repository: { full_name: 'acme/web', name: 'web' }, pusher: { name: 'dev' } });
+    const send = (signature: string, event = 'push') =>
+      fetch(`${n8n!.baseUrl}/webhook/github-push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': event, 'x-hub-signature-256': signature },
+        body: push,
+        signal: AbortSignal.timeout(30_000),
+      });
+    const forged = await send(`sha256=${'0'.repeat(64)}`);
+    assert.equal(forged.status, 401);
+    const signature = `sha256=${createHmac('sha256', 'e2e-github-webhook-secret').update(push).digest('hex')}`;
+    const ping = await send(signature, 'ping');
+    assert.equal(ping.status, 200);
+    assert.equal(((await ping.json()) as { ignored: boolean }).ignored, true);
+    const reply = await send(signature);
+    const accepted = (await reply.json()) as { run_id: string; concurrency_key: string };
+    assert.equal(reply.status, 202, JSON.stringify(accepted));
+    assert.equal(accepted.concurrency_key, 'deploy:web:e2e');
+    try {
+      const approvalId = `${accepted.run_id}-approve-release`;
+      const approval = await eventually(async () => {
+        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
+        return got.status === 200 ? got.body : undefined;
+      }, 60_000, 200);
+      assert.equal(approval.required_approvals, 2);
+      assert.equal(approval.title, `Deploy web ${sha.slice(0, 12)} to e2e`);
+      assert.ok(checkRunCalls >= 2, 'CI was polled until green');
+      for (const approver of ['rita', 'alex']) {
+        const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver, decision: 'approve' } });
+        assert.equal(decided.status, 200, decided.text);
+      }
+      const run = await eventually(async () => {
+        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
+        return current.status !== 'running' ? current : undefined;
+      }, 180_000, 500);
+      assert.equal(run.status, 'completed', JSON.stringify(run.error));
+      const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
+      const approved = output('build-and-approve');
+      assert.deepEqual({ ...approved, approved_by: [...approved.approved_by].sort() }, {
+        image: `registry.example/acme/web:${sha}`,
+        image_tag: sha,
+        image_digest: null,
+        approved_by: ['alex', 'rita'],
+      });
+      assert.deepEqual(output('deploy-canary'), { service_node_ports: [30080], previous_revision: 'v1.0.0', new_revision: sha });
+      const snapshot = output('shift-traffic').lb_snapshot as string;
+      assert.match(snapshot, /^predeploy_\d{8}_\d{6}$/);
+      assert.ok(proxmox!.cluster.guests.get(100)!.snapshots.some((snap) => snap.name === snapshot));
+      assert.deepEqual(output('verify-release'), { public_url: `${stubs}/app`, error_rate: 0.002 });
+      for (const release of ['web-canary', 'web']) {
+        assert.ok(kube!.requests.some((r) => r.method === 'PATCH' && r.path.includes(`/namespaces/shop/helmreleases/${release}`)), `HelmRelease ${release}`);
+      }
+      assert.ok(kube!.requests.some((r) => r.path.includes('/deployments/web-canary/scale')), 'the canary scaled down');
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
     }

@@ -218,7 +218,8 @@ export function loop(name: string): NodeSpec {
   return { name, type: 'n8n-nodes-base.splitInBatches', typeVersion: 3, parameters: { batchSize: 1, options: {} } };
 }
 
-export function wait(name: string, amount: number, unit: 'seconds' | 'minutes'): NodeSpec {
+/** Wait a time (a number or an expression). */
+export function wait(name: string, amount: number | string, unit: 'seconds' | 'minutes'): NodeSpec {
   return { name, type: 'n8n-nodes-base.wait', typeVersion: 1.1, parameters: { resume: 'timeInterval', amount, unit } };
 }
 

@@ -275,6 +275,9 @@ export function appDeploymentPipeline(): WorkflowBuilder {
     defaults: {
       environment: 'production',
       required_checks: ['build', 'unit-tests', 'integration-tests'],
+      github_api_url: 'https://api.github.com',
+      ci_poll_seconds: 30,
+      observe_seconds: 300,
       image_repository: '',
       namespace: '',
       chart: '',
@@ -296,7 +299,7 @@ export function appDeploymentPipeline(): WorkflowBuilder {
         const checks = b.add(
           http(
             'Get Check Runs',
-            tmpl(`https://api.github.com/repos/{{ ${PARAMS}.repository }}/commits/{{ ${PARAMS}.commit_sha }}/check-runs`),
+            tmpl(`{{ ${PARAMS}.github_api_url }}/repos/{{ ${PARAMS}.repository }}/commits/{{ ${PARAMS}.commit_sha }}/check-runs`),
             { query: [['per_page', '100']], credential: { kind: 'github' } },
             { ...onErrorOutput, retryOnFail: true, maxTries: 3, waitBetweenTries: 5000 },
           ),
@@ -318,11 +321,12 @@ export function appDeploymentPipeline(): WorkflowBuilder {
         );
         const result = b.add(switchOn('CI Result', '$json.state', ['success', 'failure', 'pending'], 'Unexpected'));
         b.chain(checks, state, result);
-        const keepWaiting = b.add(ifTrue('Keep Waiting for CI?', '$runIndex < 30'));
-        const pause = b.add(wait('Wait for CI', 30, 'seconds'));
+        // At most 900 s (the action's timeout) of polling, every ci_poll_seconds.
+        const keepWaiting = b.add(ifTrue('Keep Waiting for CI?', `($runIndex + 1) * Number(${PARAMS}.ci_poll_seconds) < 900`));
+        const pause = b.add(wait('Wait for CI', expr(`Number(${PARAMS}.ci_poll_seconds)`), 'seconds'));
         b.connect(result, keepWaiting, 2);
         b.chain(keepWaiting, pause, checks);
-        failWith(b, keepWaiting, 1, 'build-and-approve', 'CI Timed Out', 'ci_timeout', `'CI checks not green after 15 minutes: ' + ${required}.join(', ')`);
+        failWith(b, keepWaiting, 1, 'build-and-approve', 'CI Timed Out', 'ci_timeout', `'CI checks not green within 900 s: ' + ${required}.join(', ')`);
         failWith(b, result, 1, 'build-and-approve', 'CI Failed', 'ci_failed', "'CI checks failed: ' + $json.failed_checks.join(', ')");
         failWith(b, result, 3, 'build-and-approve', 'CI State Unknown', 'ci_state_unknown', "'unexpected CI state ' + $json.state");
         const scan = b.add(noOp('Scan Image', 'Scan the image for critical vulnerabilities (Trivy server, registry scanner): fail the phase on a critical finding'));
@@ -346,7 +350,7 @@ export function appDeploymentPipeline(): WorkflowBuilder {
         const traffic = phaseOutput(startPhase('verify-release'), 'shift-traffic');
         const observed = chain(b, start, [
           http('Verify Public Endpoint', tmpl(`{{ ${traffic}.public_url }}/healthz`), { timeoutMs: 10_000 }, retry),
-          wait('Observe for 5 Minutes', 5, 'minutes'),
+          wait('Observe Error Rate', expr(`Number(${PARAMS}.observe_seconds)`), 'seconds'),
           http(
             'Query Error Rate',
             tmpl(`{{ ${PARAMS}.prometheus_url }}/api/v1/query`),
@@ -355,7 +359,7 @@ export function appDeploymentPipeline(): WorkflowBuilder {
                 [
                   'query',
                   expr(
-                    `'sum(rate(http_requests_total{app="' + ${PARAMS}.app_name + '",code=~"5.."}[5m])) / sum(rate(http_requests_total{app="' + ${PARAMS}.app_name + '"}[5m]))'`,
+                    `'sum(rate(http_requests_total{app="' + ${PARAMS}.app_name + '",code=~"5.."}[' + ${PARAMS}.observe_seconds + 's])) / sum(rate(http_requests_total{app="' + ${PARAMS}.app_name + '"}[' + ${PARAMS}.observe_seconds + 's]))'`,
                   ),
                 ],
               ],
@@ -365,7 +369,7 @@ export function appDeploymentPipeline(): WorkflowBuilder {
         ]);
         const ok = b.add(ifTrue('Error Rate Below 1%?', 'Number($json.data?.result?.[0]?.value?.[1] ?? 0) <= 0.01'));
         b.connect(observed.last, ok);
-        failWith(b, ok, 1, 'verify-release', 'Error Rate Too High', 'error_rate_too_high', "'5xx ratio ' + $json.data.result[0].value[1] + ' over the last 5 minutes (limit 0.01)'");
+        failWith(b, ok, 1, 'verify-release', 'Error Rate Too High', 'error_rate_too_high', `'5xx ratio ' + $json.data.result[0].value[1] + ' over the last ' + ${PARAMS}.observe_seconds + ' s (limit 0.01)'`);
         const notify = b.add(noOp('Notify Deployments', 'Release is live: post to #deployments'));
         b.connect(ok, notify, 0);
         return { last: notify, failures: observed.failures };
