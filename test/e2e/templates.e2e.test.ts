@@ -40,6 +40,9 @@
 //   VLAN, eradication approved by two, a replacement cloned; its rejoin fails (unreachable), so the
 //   replacement is rolled back and the containment is not. Without the lab the containment fails.
 //
+// - the etcd backup, run once with `n8n execute` (its Back Up Now trigger) after the server stopped:
+//   the lab cluster's snapshot written as the dated and the latest file.
+//
 // Slow (build, pack, npm install, n8n start-up, a dozen CLI runs): `npm run test:e2e`.
 
 import assert from 'node:assert/strict';
@@ -809,6 +812,32 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
     }
+  });
+
+  it('the etcd backup: n8n execute takes a snapshot from the lab cluster and writes the dated and the latest file', async (t) => {
+    if (noTalosLab || !talos) {
+      t.skip(noTalosLab ?? 'no Talos lab');
+      return;
+    }
+    // `n8n execute` is a second n8n on the same database: stop the server first. Fill Backup Settings as a user would.
+    await n8n!.stop();
+    const backup = structuredClone(byName('Cortex: etcd backup (backup-etcd-snapshot)'));
+    const settings = backup.nodes.find((n) => n.name === 'Backup Settings')!.parameters.assignments as { assignments: Array<{ name: string; value: string }> };
+    const backups = join(work, 'n8n-user', '.n8n-files', 'backups');
+    for (const field of settings.assignments) {
+      if (field.name === 'cluster_name') field.value = 'e2e-lab';
+      if (field.name === 'control_plane_ip') field.value = TALOS_IPS[0]!;
+      if (field.name === 'backup_dir') field.value = backups;
+    }
+    await n8n!.importWorkflows([backup]);
+    const output = await timed('n8n execute (etcd backup)', () => n8n!.cli('execute', `--id=${backup.id}`));
+    assert.match(output, /Execution was successful/, output);
+    const files = readdirSync(backups).filter((f) => f.startsWith('e2e-lab-'));
+    assert.ok(files.includes('e2e-lab-latest.snapshot'), files.join(', '));
+    const dated = files.find((f) => /^e2e-lab-etcd-\d{8}-\d{6}\.snapshot$/.test(f));
+    assert.ok(dated, files.join(', '));
+    assert.deepEqual(readFileSync(join(backups, dated)), readFileSync(join(backups, 'e2e-lab-latest.snapshot')));
+    assert.ok(statSync(join(backups, dated)).size > 32);
   });
 
   async function checkRun(run: any, runId: string, cluster: string, nodeIps: string[]): Promise<void> {

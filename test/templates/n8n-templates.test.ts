@@ -42,9 +42,9 @@ const OURS = new Map<string, INodeType>(
 /** The n8n-nodes-base types the templates may use (the rest of the base checks need installed n8n). */
 const BASE_TYPES = new Set([
   'webhook', 'scheduleTrigger', 'if', 'switch', 'set', 'respondToWebhook', 'noOp', 'stopAndError', 'merge', 'splitOut', 'aggregate',
-  'httpRequest', 'readWriteFile', 'splitInBatches', 'wait', 'crypto', 'stickyNote',
+  'httpRequest', 'readWriteFile', 'splitInBatches', 'wait', 'crypto', 'stickyNote', 'manualTrigger',
 ].map((name) => `n8n-nodes-base.${name}`));
-const TRIGGER_TYPES = new Set(['n8n-nodes-base.webhook', 'n8n-nodes-base.scheduleTrigger', 'n8n-nodes-cortex.handoffTrigger']);
+const TRIGGER_TYPES = new Set(['n8n-nodes-base.webhook', 'n8n-nodes-base.scheduleTrigger', 'n8n-nodes-base.manualTrigger', 'n8n-nodes-cortex.handoffTrigger']);
 
 const SEED_FILES: Record<string, string> = {
   'deploy-monitoring-stack': 'deploy-monitoring-stack.json',
@@ -564,8 +564,10 @@ describe('n8n workflow templates', () => {
         for (const [path, value] of values) {
           // Assignment and condition ids of Set / If / Switch are the only UUIDs a template needs in its parameters.
           if (!/\.id$/.test(path) && /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(value)) problems.push(`${path}: a UUID (token secrets look like one)`);
-          for (const segment of value.split(/[^A-Za-z0-9+=]+/)) {
-            if (segment.length >= 16 && /[0-9]/.test(segment) && /[A-Za-z]/.test(segment)) problems.push(`${file}: ${path}: token-looking "${segment}"`);
+          // Random-looking runs: 16+ letters and digits with 3+ digits (names like CortexEtcdBackup1 have fewer), or long hex.
+          for (const segment of value.split(/[^A-Za-z0-9+]+/)) {
+            const digits = segment.replace(/[^0-9]/g, '').length;
+            if ((segment.length >= 16 && digits >= 3 && /[A-Za-z]/.test(segment)) || /^[0-9a-f]{24,}$/i.test(segment)) problems.push(`${file}: ${path}: token-looking "${segment}"`);
           }
           if (!value.startsWith('=') && /(password|passwd|secret|token|api[_-]?key)\s*[:=]\s*['"]?[A-Za-z0-9]/i.test(value)) problems.push(`${file}: ${path}: a secret-looking assignment`);
           if (/\.(password|cipassword|tokenSecret|token|secret|hmacSecret)$/.test(path)) problems.push(`${file}: ${path}: a secret parameter`);

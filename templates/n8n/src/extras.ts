@@ -64,13 +64,15 @@ export function etcdBackup(): WorkflowBuilder {
   b.add(
     sticky(
       'Note',
-      `## Cortex: etcd backup\n\nThe seed's scheduled workflow \`backup-etcd-snapshot\`: every day at **02:00 UTC** (cron \`0 2 * * *\`, workflow time zone UTC) the Talos node streams an etcd snapshot from a control plane (checked against etcd's sha256) and it is written to \`<backup_dir>/<cluster>-etcd-<time>.snapshot\` and \`<backup_dir>/<cluster>-latest.snapshot\` (the folder must exist).\n\nCredential: **Talos cluster**. Fill **Backup Settings**; n8n 2 writes files only under N8N_RESTRICT_FILE_ACCESS_TO (default ~/.n8n-files). Publish to schedule it; set an error workflow to hear about failures.`,
+      `## Cortex: etcd backup\n\nThe seed's scheduled workflow \`backup-etcd-snapshot\`: every day at **02:00 UTC** (cron \`0 2 * * *\`, workflow time zone UTC) the Talos node streams an etcd snapshot from a control plane (checked against etcd's sha256) and it is written to \`<backup_dir>/<cluster>-etcd-<time>.snapshot\` and \`<backup_dir>/<cluster>-latest.snapshot\` (the folder must exist).\n\n*Back Up Now* (or \`n8n execute --id=CortexEtcdBackup1\`) takes one at once. Credential: **Talos cluster**. Fill **Backup Settings**; n8n 2 writes files only under N8N_RESTRICT_FILE_ACCESS_TO (default ~/.n8n-files). Publish to schedule it; set an error workflow to hear about failures.`,
       640,
       320,
     ),
     [-40, -420],
   );
   const schedule = b.add(scheduleCron('Every Day 02:00 UTC', '0 2 * * *'));
+  // A backup on demand: from the editor, or `n8n execute --id=CortexEtcdBackup1`.
+  const now = b.add({ name: 'Back Up Now', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, parameters: {} });
   const settings = b.add(
     set('Backup Settings', [
       ['cluster_name', 'string', 'prod-k8s-01'],
@@ -102,6 +104,7 @@ export function etcdBackup(): WorkflowBuilder {
     ]),
   );
   b.chain(schedule, settings, snapshot, dated, summary);
+  b.connect(now, settings);
   b.connect(snapshot, latest);
   return b;
 }
