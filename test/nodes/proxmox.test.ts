@@ -455,7 +455,9 @@ describe('Proxmox node on the n8n engine', () => {
       assert.deepEqual(items?.map((i) => i.pairedItem), [{ item: 0 }, { item: 1 }, { item: 2 }]);
       assert.equal(items?.[0]?.json.status, 'running');
       assert.equal(items?.[1]?.json.error, "Configuration file 'nodes/pve1/qemu-server/4242.conf' does not exist");
-      assert.equal(items?.[1]?.json.httpCode, '500');
+      assert.equal((items?.[1]?.json.details as { httpCode?: string } | undefined)?.httpCode, '500');
+      // only error/details keys, so n8n's "Continue (using error output)" routes the item to the error output
+      assert.deepEqual(Object.keys(items?.[1]?.json ?? {}).sort(), ['details', 'error']);
       assert.equal(items?.[2]?.json.vmid, 9000);
     });
   });

@@ -31,14 +31,16 @@ function toNodeError(ctx: IExecuteFunctions, error: unknown, itemIndex: number):
   return new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
 }
 
+// n8n sends a failed item to the error output ("Continue (using error output)") only when its JSON
+// holds nothing but error, message and details, so everything else goes under details.
 function errorJson(error: NodeApiError | NodeOperationError): IDataObject {
-  const json: IDataObject = { error: error.message };
-  if (error.description) json.description = error.description;
-  if (error instanceof NodeApiError && error.httpCode) json.httpCode = error.httpCode;
+  const details: IDataObject = {};
+  if (error.description) details.description = error.description;
+  if (error instanceof NodeApiError && error.httpCode) details.httpCode = error.httpCode;
   for (const key of ['upid', 'exitStatus', 'logTail', 'paramErrors']) {
-    if (error.context[key] !== undefined) json[key] = error.context[key] as IDataObject[keyof IDataObject];
+    if (error.context[key] !== undefined) details[key] = error.context[key] as IDataObject[keyof IDataObject];
   }
-  return json;
+  return Object.keys(details).length ? { error: error.message, details } : { error: error.message };
 }
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

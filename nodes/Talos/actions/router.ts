@@ -28,7 +28,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
       } catch (error) {
         const mapped = toNodeError(this.getNode(), error, itemIndex);
         if (this.continueOnFail()) {
-          output.push({ json: { error: mapped.message, ...(mapped.description ? { description: mapped.description } : {}) }, pairedItem: { item: itemIndex } });
+          // Only error/message/details keys: n8n routes such items to the error output.
+          output.push({ json: { error: mapped.message, ...(mapped.description ? { details: { description: mapped.description } } : {}) }, pairedItem: { item: itemIndex } });
           continue;
         }
         throw mapped;
