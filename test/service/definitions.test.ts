@@ -31,7 +31,6 @@ function loadTemplate(file: string): WorkflowDefinition {
 }
 
 // Cases reach deep into the document to break one thing, so it is loosely typed on purpose.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = Record<string, any>;
 
 /** A small valid definition in the seed's shape; every case below breaks one thing in a fresh copy. */
