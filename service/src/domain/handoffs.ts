@@ -169,7 +169,6 @@ export class HandoffService {
     if (!isHandoffDeadline(timer.kind)) return false;
     const deadline = HANDOFF_DEADLINES[timer.kind];
     const system: Principal = { name: 'cortex', role: 'admin' };
-    let fired = false;
     try {
       await commit(this.store, this.clock, system, undefined, async () => {
         const handoff = await this.store.getHandoff(timer.subject_id);
@@ -182,7 +181,7 @@ export class HandoffService {
           status: 'failed',
           error: {
             code: deadline.code,
-            message: `no ${timer.kind === 'claim' ? 'claim' : timer.kind === 'heartbeat' ? 'heartbeat' : 'completion'} from ${handoff.to_contractor} within ${this.limitOf(handoff, timer.kind)}s`,
+            message: `no ${timer.kind} from ${handoff.to_contractor} within ${this.limitOf(handoff, timer.kind)}s`,
           },
           version: handoff.version + 1,
           updated_at: now,
@@ -190,16 +189,13 @@ export class HandoffService {
         };
         return { record: next, status: 200, mutation: this.finishMutation(handoff, next, 'timeout', system, now, { error: next.error! }, []) };
       });
-      fired = true;
     } catch (error) {
       if (error instanceof StaleTimer) return false;
       throw error;
     }
-    if (fired) {
-      this.observer.timeoutFired(timer.kind);
-      this.observer.handoffTransition('failed');
-    }
-    return fired;
+    this.observer.timeoutFired(timer.kind);
+    this.observer.handoffTransition('failed');
+    return true;
   }
 
   // ------------------------------------------------------------------ internals
