@@ -13,9 +13,15 @@ export function show(resource: string, operation: string | string[]): INodePrope
   return { show: { resource: [resource], operation: Array.isArray(operation) ? operation : [operation] } };
 }
 
-/** Attaches each property to one operation. */
+/** Attaches each property to one operation, keeping the property's own conditions (e.g. shown for one source only). */
 export function forOperation(resource: string, operation: string, properties: INodeProperties[]): INodeProperties[] {
-  return properties.map((property) => ({ ...property, displayOptions: show(resource, operation) }));
+  return properties.map((property) => ({
+    ...property,
+    displayOptions: {
+      ...property.displayOptions,
+      show: { ...property.displayOptions?.show, ...show(resource, operation)!.show },
+    },
+  }));
 }
 
 export function items(itemIndex: number, values: IDataObject[]): INodeExecutionData[] {

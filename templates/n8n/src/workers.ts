@@ -424,12 +424,6 @@ grafana:
       operator: Exists
       effect: NoSchedule`;
 
-/**
- * Machine Configuration is shown (and required) for both configuration sources in the Talos node's
- * description, so the binary-input steps fill it with this note; the node reads the binary field.
- */
-const BINARY_CONFIG = '# Configuration Source: Binary Input (the file read in the step before)';
-
 /** Read Files returns no item for a missing file (and then one empty item, alwaysOutputData): fail the handoff naming the file. */
 function configFound(w: Worker, read: string, label: string, fileCode: string): string {
   return w.check(read, `${label} Config Found?`, '$binary?.data !== undefined', 'machine_config_missing', `'no machine configuration at ' + ${fileCode}`);
@@ -446,7 +440,7 @@ function applyConfigs(w: Worker, from: string, label: string, listCode: string, 
       `Apply ${label} Config`,
       'machine',
       'applyConfiguration',
-      { configSource: 'binary', config: BINARY_CONFIG, binaryPropertyName: 'data', mode: 'AUTO', dryRun: false, node: expr(`$('Split: ${label} Nodes').item.json.ip`), timeout: 60 },
+      { configSource: 'binary', binaryPropertyName: 'data', mode: 'AUTO', dryRun: false, node: expr(`$('Split: ${label} Nodes').item.json.ip`), timeout: 60 },
       { cred: 'talosMaintenance', ...onErrorOutput },
     ),
   );
@@ -732,7 +726,7 @@ export function talosWorker(): WorkflowBuilder {
         'Apply Replacement Config',
         'machine',
         'applyConfiguration',
-        { configSource: 'binary', config: BINARY_CONFIG, binaryPropertyName: 'data', mode: 'AUTO', dryRun: false, node: expr("$('Split: Replacement Nodes').item.json.ip"), timeout: 60 },
+        { configSource: 'binary', binaryPropertyName: 'data', mode: 'AUTO', dryRun: false, node: expr("$('Split: Replacement Nodes').item.json.ip"), timeout: 60 },
         { cred: 'talosMaintenance', ...onErrorOutput },
       ),
     );
