@@ -76,6 +76,17 @@ describe('Talos node on the n8n engine', () => {
       name: 'unreachable',
       data: { source: 'manual', endpoints: '127.0.0.1:1', ca: sim.ca.cert, crt: Buffer.from(sim.clientCert.cert).toString('base64'), key: Buffer.from(sim.clientCert.key).toString('base64') },
     };
+    // The first endpoint refuses connections: calls go on through the second, as talosctl fails over.
+    credentials.failover = {
+      id: 'failover',
+      name: 'failover',
+      data: { source: 'manual', endpoints: `127.0.0.1:1, ${sim.endpoint}`, ca: sim.ca.cert, crt: sim.clientCert.cert, key: sim.clientCert.key },
+    };
+    credentials.allDown = {
+      id: 'allDown',
+      name: 'allDown',
+      data: { source: 'manual', endpoints: '127.0.0.1:1, 127.0.0.1:2', ca: sim.ca.cert, crt: sim.clientCert.cert, key: sim.clientCert.key },
+    };
     engine = createEngine({
       nodeTypes: [Talos],
       credentialTypes: [TalosApi, KubernetesApi],
@@ -243,6 +254,19 @@ describe('Talos node on the n8n engine', () => {
     assert.equal(unreachable.error!.name, 'NodeApiError');
     assert.match(unreachable.error!.message, /Cannot reach the Talos API at 127\.0\.0\.1:1/);
     assert.ok(Date.now() - started < 15_000);
+  });
+
+  it('fails over to the next endpoint when one cannot be reached, and names every endpoint when none can', async () => {
+    const node = sim.machines[0]!.ip;
+    const result = await engine.run(chain([talos('Version', 'failover', { resource: 'machine', operation: 'version', node, timeout: 10 })]));
+    assert.equal(result.status, 'success', result.error?.message);
+    assert.equal(result.jsonOf('Version')[0]!.node, node);
+    assert.ok(result.jsonOf('Version')[0]!.tag, 'the node answered through the second endpoint');
+    assert.ok(result.jsonOf('Version')[0]!.hostname);
+
+    const down = await engine.run(chain([talos('Version', 'allDown', { resource: 'machine', operation: 'version', node, timeout: 3 })]));
+    assert.equal(down.status, 'error');
+    assert.match(down.error!.message, /Cannot reach the Talos API at 127\.0\.0\.1:1, 127\.0\.0\.1:2 \(node /);
   });
 
   it('carries the gRPC status and the node hostname in API errors; continueOnFail gives an error item', async () => {

@@ -14,7 +14,7 @@ import { TalosApiError, describeGrpcFailure } from './errors.ts';
 export const TALOS_PORT = 50000;
 
 export interface TalosConnection {
-  /** host or host:port; the first one is used (Talos endpoints are equivalent apid proxies). */
+  /** host or host:port; equivalent apid proxies: IP endpoints fail over in order, of host names the first is used. */
   endpoints: string[];
   /** PEM CA certificate trusted for the server (not used in maintenance mode). */
   ca?: string;
@@ -48,7 +48,23 @@ export function normalizeEndpoint(endpoint: string): string {
   return value;
 }
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}:\d+$/;
+const IPV6 = /^\[[0-9a-f:.]+\]:\d+$/i;
+
+/**
+ * The gRPC target for the endpoints. Several IP endpoints become one `ipv4:`/`ipv6:` target whose
+ * pick_first policy tries them in order and moves to the next one when a connection fails, as
+ * talosctl fails over between endpoints. Host names (and a mix of families) use the first endpoint.
+ */
+export function channelTarget(endpoints: string[]): { target: string; dialled: string[] } {
+  const all = endpoints.map(normalizeEndpoint);
+  if (all.length > 1 && all.every((e) => IPV4.test(e))) return { target: `ipv4:${all.join(',')}`, dialled: all };
+  if (all.length > 1 && all.every((e) => IPV6.test(e))) return { target: `ipv6:${all.join(',')}`, dialled: all };
+  return { target: all[0]!, dialled: [all[0]!] };
+}
+
 export class TalosClient {
+  /** The endpoint(s) dialled, for messages: one address, or the failover list joined by ", ". */
   readonly endpoint: string;
   readonly connection: TalosConnection;
   private readonly client: grpc.Client;
@@ -57,7 +73,8 @@ export class TalosClient {
   constructor(connection: TalosConnection) {
     this.connection = connection;
     if (!connection.endpoints.length) throw new Error('no Talos endpoint given');
-    this.endpoint = normalizeEndpoint(connection.endpoints[0]!);
+    const { target, dialled } = channelTarget(connection.endpoints);
+    this.endpoint = dialled.join(', ');
     const skipHostname = { checkServerIdentity: () => undefined };
     const credentials = connection.insecure
       ? grpc.credentials.createSsl(null, null, null, { ...skipHostname, rejectUnauthorized: false })
@@ -67,7 +84,7 @@ export class TalosClient {
           connection.key && connection.cert ? Buffer.from(connection.cert) : null,
           skipHostname,
         );
-    this.client = new grpc.Client(this.endpoint, credentials, {
+    this.client = new grpc.Client(target, credentials, {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2000,
