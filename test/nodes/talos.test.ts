@@ -55,6 +55,8 @@ spec:
 describe('Talos node on the n8n engine', () => {
   const kube = new KubernetesFake({ nodes: ['cp-1', 'cp-2', 'cp-3'], rolloutMs: 300, helmMs: 200 });
   let sim: TalosSimulator;
+  /** A second cluster, one control plane node, for disaster recovery from the first one's snapshot. */
+  let dr: TalosSimulator;
   let engine: Engine;
   const credentials: Record<string, StoredCredential> = {};
 
@@ -62,6 +64,9 @@ describe('Talos node on the n8n engine', () => {
     await kube.start();
     sim = new TalosSimulator({ kubernetes: kube.access, timing: { downMs: 300, bootMs: 150, stopMs: 50 } });
     await sim.start();
+    dr = new TalosSimulator({ machineIps: ['127.0.0.21'], endpointIp: '127.0.0.20', clusterName: 'cortex-dr', timing: { downMs: 100, bootMs: 100, stopMs: 20 } });
+    await dr.start();
+    credentials.dr = { id: 'dr', name: 'dr', data: { source: 'talosconfig', talosconfig: dr.talosconfig(), context: '' } };
     credentials.maintenance = { id: 'maintenance', name: 'maintenance', data: { source: 'manual', endpoints: '', maintenance: true } };
     credentials.admin = { id: 'admin', name: 'admin', data: { source: 'talosconfig', talosconfig: sim.talosconfig(), context: '' } };
     credentials.badContext = { id: 'badContext', name: 'badContext', data: { source: 'talosconfig', talosconfig: sim.talosconfig('prod'), context: 'staging' } };
@@ -95,6 +100,7 @@ describe('Talos node on the n8n engine', () => {
   });
 
   after(async () => {
+    await dr.stop();
     await sim.stop();
     await kube.stop();
   });
@@ -182,6 +188,46 @@ describe('Talos node on the n8n engine', () => {
     const dry = result.jsonOf('Dry Run')[0]!;
     assert.equal(dry.mode, 'NO_REBOOT');
     assert.match(String(dry.diff), /\+\s+rotate-server-certificates: "true"/);
+  });
+
+  it('recovers another cluster\'s etcd from a snapshot: integrity checked first, uploaded, bootstrapped, waited for; refused once etcd runs', async () => {
+    const source = await engine.run(
+      chain([talos('Snapshot', 'admin', { resource: 'etcd', operation: 'snapshot', node: sim.machines[0]!.ip, binaryPropertyName: 'data' })]),
+    );
+    assert.equal(source.status, 'success', String(source.error?.message));
+    const snapshot = source.outputOf('Snapshot')[0]![0]!;
+    const good = Buffer.from(snapshot.binary!.data!.data, 'base64');
+    const corrupt = Buffer.from(good);
+    corrupt[100] = corrupt[100]! ^ 0xff;
+    const cp = dr.machines[0]!;
+    const asItem = (bytes: Buffer) => ({ json: {}, binary: { data: { data: bytes.toString('base64'), mimeType: 'application/octet-stream', fileName: 'etcd.snapshot' } } });
+    const recover = (credential: string, extra: INodeParameters = {}) =>
+      talos('Recover', credential, { resource: 'etcd', operation: 'recover', node: cp.ip, binaryPropertyName: 'data', waitTimeout: 10, retryInterval: 0.05, ...extra });
+
+    const configured = await engine.run(
+      chain([talos('Apply Config', 'maintenance', { resource: 'machine', operation: 'applyConfiguration', node: dr.addressOf(cp), config: dr.machineConfig('controlplane', 'dr-1'), mode: 'AUTO' })]),
+    );
+    assert.equal(configured.status, 'success', String(configured.error?.message));
+
+    const refused = await engine.run(chain([recover('dr')]), { startNodeData: [asItem(corrupt)] });
+    assert.equal(refused.status, 'error');
+    assert.equal(refused.error!.name, 'NodeOperationError');
+    assert.match(refused.error!.message, /integrity check/);
+    assert.ok(!dr.calls.some((c) => c.method === 'EtcdRecover'), 'a damaged snapshot is not uploaded');
+
+    const recovered = await engine.run(chain([recover('dr')]), { startNodeData: [asItem(good)] });
+    assert.equal(recovered.status, 'success', String(recovered.error?.message));
+    const out = recovered.jsonOf('Recover')[0]!;
+    assert.equal(out.recovered, true);
+    assert.equal(out.etcdState, 'Running');
+    assert.equal(out.sha256, snapshot.json.sha256);
+    assert.equal(dr.recoveredFrom, snapshot.json.sha256, 'the node bootstrapped from the uploaded snapshot');
+    assert.ok(dr.calls.some((c) => c.method === 'EtcdRecover' && c.node === cp.ip));
+
+    const again = await engine.run(chain([recover('dr')]), { startNodeData: [asItem(good)] });
+    assert.equal(again.status, 'error');
+    assert.equal(again.error!.name, 'NodeApiError');
+    assert.match(again.error!.message, /etcd is running: a snapshot can only be recovered on a node whose etcd has not started/);
   });
 
   it('scales, cordons, drains and uncordons, lists nodes and pods, deploys a Helm chart through Flux and a HelmChart', async () => {

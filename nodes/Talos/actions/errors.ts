@@ -33,6 +33,13 @@ export function readable(message: string): string {
   return message.replace(/\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|EADDRNOTAVAIL|EAI_AGAIN|GETADDRINFO)\b/gi, (code) => CODE_WORDS[code.toUpperCase()] ?? code);
 }
 
+/** A node that is installing, rebooting or not yet in time sync: worth asking again a little later. */
+export function stillBooting(error: unknown): boolean {
+  if (!(error instanceof TalosApiError)) return false;
+  if (error.transient || error.codeName === 'DEADLINE_EXCEEDED') return true;
+  return error.codeName === 'FAILED_PRECONDITION' && /boot|time|not ready|sync/i.test(error.message);
+}
+
 export function toNodeError(node: INode, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
   if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
   if (error instanceof TalosApiError) {

@@ -165,6 +165,11 @@ export class TalosClient {
         (error, value) => (error ? reject(this.failure(info, options, error)) : resolve(value ?? {})),
       );
     }).catch(async (error: unknown) => await Promise.reject(await this.withHostname(error, options)));
+    return this.messagesOf(info, options, reply);
+  }
+
+  /** A reply's `messages`; an error in a message's metadata (one node of several failing) is thrown. */
+  private messagesOf(info: MethodInfo, options: CallOptions, reply: Record<string, any>): Array<Record<string, any>> {
     const messages: Array<Record<string, any>> = Array.isArray(reply.messages) ? reply.messages : [reply];
     for (const message of messages) {
       this.remember(options.node, message);
@@ -180,6 +185,35 @@ export class TalosClient {
       }
     }
     return messages;
+  }
+
+  /**
+   * A client-streaming call that uploads `data` as common.Data chunks (EtcdRecover), respecting
+   * the stream's back-pressure; returns the reply's `messages` like a unary call.
+   */
+  async upload(service: string, name: string, data: Buffer, options: CallOptions, chunkBytes = 64 * 1024): Promise<Array<Record<string, any>>> {
+    const info = lookupMethod(service, name);
+    const reply = await new Promise<Record<string, any>>((resolve, reject) => {
+      const call = this.client.makeClientStreamRequest(
+        info.path,
+        (value: object) => encode(info.requestType, value),
+        (bytes: Buffer) => decode(info.responseType, bytes),
+        this.metadata(options.node),
+        { deadline: Date.now() + options.timeoutMs },
+        (error, value) => (error ? reject(this.failure(info, options, error)) : resolve(value ?? {})),
+      );
+      let offset = 0;
+      const pump = () => {
+        while (offset < data.length) {
+          const chunk = data.subarray(offset, offset + chunkBytes);
+          offset += chunk.length;
+          if (!call.write({ bytes: chunk })) return void call.once('drain', pump);
+        }
+        call.end();
+      };
+      pump();
+    }).catch(async (error: unknown) => await Promise.reject(await this.withHostname(error, options)));
+    return this.messagesOf(info, options, reply);
   }
 
   /**

@@ -38,6 +38,7 @@ service MachineService {
   rpc Bootstrap(BootstrapRequest) returns (BootstrapResponse);
   rpc Events(EventsRequest) returns (stream Event);
   rpc EtcdMemberList(EtcdMemberListRequest) returns (EtcdMemberListResponse);
+  rpc EtcdRecover(stream common.Data) returns (EtcdRecoverResponse);
   rpc EtcdRemoveMemberByID(EtcdRemoveMemberByIDRequest) returns (EtcdRemoveMemberByIDResponse);
   rpc EtcdSnapshot(EtcdSnapshotRequest) returns (stream common.Data);
   rpc Kubeconfig(google.protobuf.Empty) returns (stream common.Data);
@@ -120,6 +121,8 @@ message EtcdRemoveMemberByIDRequest { uint64 member_id = 1; }
 message EtcdRemoveMemberByID { common.Metadata metadata = 1; }
 message EtcdRemoveMemberByIDResponse { repeated EtcdRemoveMemberByID messages = 1; }
 message EtcdSnapshotRequest {}
+message EtcdRecover { common.Metadata metadata = 1; }
+message EtcdRecoverResponse { repeated EtcdRecover messages = 1; }
 
 message ReadRequest { string path = 1; }
 
@@ -210,6 +213,7 @@ export interface MethodInfo {
   path: string;
   requestType: protobuf.Type;
   responseType: protobuf.Type;
+  requestStream: boolean;
   responseStream: boolean;
 }
 
@@ -224,6 +228,7 @@ export function serviceMethods(serviceName: string): MethodInfo[] {
       path: `/${serviceName}/${method.name}`,
       requestType: method.resolvedRequestType!,
       responseType: method.resolvedResponseType!,
+      requestStream: method.requestStream === true,
       responseStream: method.responseStream === true,
     };
   });

@@ -87,6 +87,22 @@ describe('Talos simulator', () => {
     direct.close();
   });
 
+  it('recovers etcd only from an uploaded snapshot on a control plane; a damaged one leaves etcd failed, not bootstrapped', async () => {
+    const body = Buffer.alloc(300 * 1024, 7); // several upload chunks
+    const damaged = Buffer.concat([body, createHash('sha256').update('something else').digest()]);
+    await rejects(admin.unary(M, 'Bootstrap', { recoverEtcd: true }, { node: cp1!.ip, timeoutMs: 3000 }), 'FAILED_PRECONDITION', /snapshot not found/);
+    await rejects(admin.upload(M, 'EtcdRecover', damaged, { node: worker!.ip, timeoutMs: 3000 }), 'FAILED_PRECONDITION', /control plane/);
+    const [uploaded] = await admin.upload(M, 'EtcdRecover', damaged, { node: cp1!.ip, timeoutMs: 3000 });
+    assert.equal(uploaded!.metadata.hostname, 'cp-1');
+    await admin.unary(M, 'Bootstrap', { recoverEtcd: true }, { node: cp1!.ip, timeoutMs: 3000 });
+    assert.equal(sim.bootstrapped, false);
+    const [services] = await admin.unary(M, 'ServiceList', {}, { node: cp1!.ip, timeoutMs: 3000 });
+    const etcd = services!.services.find((s: { id: string }) => s.id === 'etcd');
+    assert.equal(etcd.state, 'Failed');
+    assert.match(etcd.health.lastMessage, /integrity check failed/);
+    assert.equal(sim.recoveredFrom, undefined);
+  });
+
   it('bootstraps once per cluster; the second bootstrap fails like Talos (AlreadyExists)', async () => {
     await rejects(admin.unary(M, 'Bootstrap', {}, { node: worker!.ip, timeoutMs: 3000 }), 'FAILED_PRECONDITION', /control plane/);
     await admin.unary(M, 'Bootstrap', {}, { node: cp1!.ip, timeoutMs: 3000 });

@@ -63,7 +63,7 @@ interface Ctx {
   machine: Machine;
   request: Record<string, any>;
   via: Via;
-  call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>;
+  call: { metadata: grpc.Metadata; cancelled?: boolean };
 }
 
 interface StreamSink {
@@ -73,6 +73,7 @@ interface StreamSink {
 }
 
 const MAINTENANCE_METHODS = new Set(['ApplyConfiguration', 'Version']);
+const UPLOAD_LIMIT = 256 * 1024 * 1024;
 
 export class TalosSimulator {
   readonly ca: CertPair;
@@ -85,6 +86,9 @@ export class TalosSimulator {
   port = 0;
   bootstrapped = false;
   etcdMembers: EtcdMemberState[] = [];
+  /** sha256 (hex) of the snapshot the cluster's etcd was recovered from, if it was. */
+  recoveredFrom: string | undefined;
+  private readonly recoverySnapshots = new Map<string, Buffer>();
   clusterName: string;
   kubernetes: KubernetesAccess | undefined;
   readonly timing: Timing;
@@ -241,16 +245,18 @@ export class TalosSimulator {
       for (const info of serviceMethods(serviceName)) {
         definition[info.name] = {
           path: info.path,
-          requestStream: false,
+          requestStream: info.requestStream,
           responseStream: info.responseStream,
           requestSerialize: (value: object) => encode(info.requestType, value),
           requestDeserialize: (bytes: Buffer) => decode(info.requestType, bytes),
           responseSerialize: (value: object) => encode(info.responseType, value),
           responseDeserialize: (bytes: Buffer) => decode(info.responseType, bytes),
         };
-        implementation[info.name] = info.responseStream
-          ? (call: grpc.ServerWritableStream<any, any>) => void this.handleStream(info, call, via)
-          : (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => void this.handleUnary(info, call, callback, via);
+        implementation[info.name] = info.requestStream
+          ? (call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<any>) => void this.handleUpload(info, call, callback, via)
+          : info.responseStream
+            ? (call: grpc.ServerWritableStream<any, any>) => void this.handleStream(info, call, via)
+            : (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => void this.handleUnary(info, call, callback, via);
       }
       server.addService(definition as grpc.ServiceDefinition, implementation);
     }
@@ -262,7 +268,7 @@ export class TalosSimulator {
   }
 
   /** Which machine a call reaches, or the error apid would answer. */
-  private route(info: MethodInfo, call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>, via: Via): Machine {
+  private route(info: MethodInfo, call: { metadata: grpc.Metadata }, via: Via): Machine {
     const nodeValue = call.metadata.get('node')[0];
     const node = nodeValue === undefined ? undefined : String(nodeValue);
     this.calls.push({ method: info.name, node, via: via.kind === 'endpoint' ? this.endpoint : this.addressOf(via.machine) });
@@ -299,6 +305,25 @@ export class TalosSimulator {
       if (!handler) throw new SimError(grpc.status.UNIMPLEMENTED, `method ${info.name} not implemented`);
       const reply = await handler.call(this, { machine, request: call.request, via, call });
       callback(null, reply);
+    } catch (error) {
+      callback(toStatus(error));
+    }
+  }
+
+  /** A client stream of common.Data (EtcdRecover): the chunks are collected (bounded), then the handler answers once. */
+  private async handleUpload(info: MethodInfo, call: grpc.ServerReadableStream<any, any>, callback: grpc.sendUnaryData<any>, via: Via): Promise<void> {
+    try {
+      const machine = this.route(info, call, via);
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const message of call as AsyncIterable<{ bytes?: Buffer }>) {
+        total += message.bytes?.length ?? 0;
+        if (total > UPLOAD_LIMIT) throw new SimError(grpc.status.RESOURCE_EXHAUSTED, `upload exceeds ${UPLOAD_LIMIT} bytes`);
+        if (message.bytes?.length) chunks.push(message.bytes);
+      }
+      const handler = (this as unknown as Record<string, (ctx: Ctx, data: Buffer) => Promise<Record<string, unknown>>>)[`rpc${info.name}`];
+      if (!handler) throw new SimError(grpc.status.UNIMPLEMENTED, `method ${info.name} not implemented`);
+      callback(null, await handler.call(this, { machine, request: {}, via, call }, Buffer.concat(chunks, total)));
     } catch (error) {
       callback(toStatus(error));
     }
@@ -500,10 +525,33 @@ export class TalosSimulator {
     return reply(chosen, summary);
   }
 
-  async rpcBootstrap({ machine }: Ctx): Promise<Record<string, unknown>> {
+  /** Keeps an uploaded snapshot for Bootstrap(recover_etcd); refused while this node's etcd runs. */
+  async rpcEtcdRecover({ machine }: Ctx, snapshot: Buffer): Promise<Record<string, unknown>> {
+    this.requireControlPlane(machine, 'etcd recovery');
+    if (machine.services.get('etcd')?.state === 'Running') {
+      throw new SimError(grpc.status.FAILED_PRECONDITION, 'etcd is running: a snapshot can only be recovered on a node whose etcd has not started');
+    }
+    if (snapshot.length === 0) throw new SimError(grpc.status.INVALID_ARGUMENT, 'the uploaded etcd snapshot is empty');
+    this.recoverySnapshots.set(machine.ip, snapshot);
+    return { messages: [{ metadata: this.meta(machine) }] };
+  }
+
+  async rpcBootstrap({ machine, request }: Ctx): Promise<Record<string, unknown>> {
     this.requireControlPlane(machine, 'bootstrap');
     if (this.bootstrapped) throw new SimError(grpc.status.ALREADY_EXISTS, 'etcd data directory is not empty');
     if (!machine.up || machine.stage !== 'RUNNING') throw new SimError(grpc.status.FAILED_PRECONDITION, 'bootstrap is not available yet: the machine is still booting (time is not in sync)');
+    if (request.recoverEtcd) {
+      const snapshot = this.recoverySnapshots.get(machine.ip);
+      if (!snapshot) throw new SimError(grpc.status.FAILED_PRECONDITION, 'etcd recovery snapshot not found: upload one with EtcdRecover first');
+      // As on Talos, the answer comes before etcd starts: a snapshot that fails its check shows as a failed etcd service.
+      const intact = snapshot.length > 32 && createHash('sha256').update(snapshot.subarray(0, -32)).digest().equals(snapshot.subarray(-32));
+      if (!intact && !request.recoverSkipHashCheck) {
+        machine.setService('', 'etcd', 'Failed', false, 'failed to recover etcd: snapshot file integrity check failed: sha256 mismatch');
+        return { messages: [{ metadata: this.meta(machine) }] };
+      }
+      this.recoveredFrom = createHash('sha256').update(snapshot).digest('hex');
+      this.recoverySnapshots.delete(machine.ip);
+    }
     this.bootstrapped = true;
     this.joinEtcd(machine);
     for (const other of this.machines) {

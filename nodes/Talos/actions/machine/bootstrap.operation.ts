@@ -1,7 +1,7 @@
 import { sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { Session } from '../session.ts';
 import { forOperation, items } from '../common.ts';
-import { toNodeError } from '../errors.ts';
+import { stillBooting, toNodeError } from '../errors.ts';
 import { TalosApiError } from '../../transport/errors.ts';
 
 export const description: INodeProperties[] = forOperation('machine', 'bootstrap', [
@@ -14,12 +14,6 @@ export const description: INodeProperties[] = forOperation('machine', 'bootstrap
   },
   { displayName: 'Retry Interval (Seconds)', name: 'retryInterval', type: 'number', typeOptions: { numberPrecision: 2 }, default: 5 },
 ]);
-
-function stillBooting(error: unknown): boolean {
-  if (!(error instanceof TalosApiError)) return false;
-  if (error.transient || error.codeName === 'DEADLINE_EXCEEDED') return true;
-  return error.codeName === 'FAILED_PRECONDITION' && /boot|time|not ready|sync/i.test(error.message);
-}
 
 /** Safe to re-run: Talos answers AlreadyExists ("etcd data directory is not empty") once bootstrapped. */
 export async function execute(this: IExecuteFunctions, itemIndex: number, session: Session): Promise<INodeExecutionData[]> {

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { Session } from '../session.ts';
+import { forOperation, items } from '../common.ts';
+import { ParameterError, stillBooting, toNodeError } from '../errors.ts';
+import type { CallOptions, TalosClient } from '../../transport/client.ts';
+import { TalosApiError } from '../../transport/errors.ts';
+import { WaitTimeoutError } from '../../transport/wait.ts';
+
+const MACHINE = 'machine.MachineService';
+
+export const description: INodeProperties[] = forOperation('etcd', 'recover', [
+  {
+    displayName: 'Snapshot Input Binary Field',
+    name: 'binaryPropertyName',
+    type: 'string',
+    default: 'data',
+    required: true,
+    description: 'Name of the binary field holding the etcd snapshot (e.g. from the Snapshot operation or a Read File node)',
+  },
+  {
+    displayName: 'Skip Hash Check',
+    name: 'skipHashCheck',
+    type: 'boolean',
+    default: false,
+    description: 'Whether to accept a snapshot without etcd\'s trailing sha256, such as a db file copied from a data directory; snapshots from the Snapshot operation keep it on',
+  },
+  {
+    displayName: 'Wait for etcd (Seconds)',
+    name: 'waitTimeout',
+    type: 'number',
+    default: 300,
+    description: 'How long to wait for the recovered etcd to run and report healthy; 0: do not wait',
+  },
+  { displayName: 'Retry Interval (Seconds)', name: 'retryInterval', type: 'number', typeOptions: { numberPrecision: 2 }, default: 5 },
+]);
+
+function checkIntegrity(snapshot: Buffer): void {
+  if (snapshot.length <= 32) throw new ParameterError(`The etcd snapshot is too short (${snapshot.length} bytes)`);
+  const actual = createHash('sha256').update(snapshot.subarray(0, -32)).digest();
+  if (!actual.equals(snapshot.subarray(-32))) {
+    throw new ParameterError('The etcd snapshot failed its integrity check (its trailing sha256 does not match); turn on Skip Hash Check only for a db file copied from a data directory');
+  }
+}
+
+/**
+ * Disaster recovery of a cluster's etcd, as `talosctl bootstrap --recover-from`: the snapshot is
+ * uploaded to one control plane node whose etcd has not started (EtcdRecover), that node is
+ * bootstrapped from it (Bootstrap with recover_etcd), and the node waits until etcd runs healthy;
+ * a failed etcd service (e.g. a snapshot the node refused) fails the item with etcd's message.
+ */
+export async function execute(this: IExecuteFunctions, itemIndex: number, session: Session): Promise<INodeExecutionData[]> {
+  const property = this.getNodeParameter('binaryPropertyName', itemIndex) as string;
+  this.helpers.assertBinaryData(itemIndex, property);
+  const snapshot = await this.helpers.getBinaryDataBuffer(itemIndex, property);
+  const skipHashCheck = this.getNodeParameter('skipHashCheck', itemIndex, false) as boolean;
+  if (!skipHashCheck) checkIntegrity(snapshot);
+  else if (snapshot.length === 0) throw new ParameterError('The etcd snapshot is empty');
+
+  const { client, call } = await session.talos(itemIndex);
+  const node = call.node ?? client.endpoint;
+  const waitMs = Math.max(0, Number(this.getNodeParameter('waitTimeout', itemIndex, 300)) * 1000);
+  const retryMs = Math.max(50, Number(this.getNodeParameter('retryInterval', itemIndex, 5)) * 1000);
+  const started = Date.now();
+  // A node that has just been configured is still rebooting: upload and bootstrap again until it
+  // answers (an upload replaces the previous one, so a repeat is harmless), within the wait.
+  for (let attempt = 1; ; attempt++) {
+    const fresh = attempt === 1 ? client : (await session.connector(itemIndex))();
+    try {
+      await fresh.upload(MACHINE, 'EtcdRecover', snapshot, { node: call.node, timeoutMs: Math.max(call.timeoutMs, 300_000) });
+      await fresh.unary(MACHINE, 'Bootstrap', { recoverEtcd: true, recoverSkipHashCheck: skipHashCheck }, call);
+      break;
+    } catch (error) {
+      if (error instanceof TalosApiError && error.codeName === 'ALREADY_EXISTS') {
+        const message = `${node} already has etcd data: recovery needs control plane nodes whose etcd is empty (reset them first). Talos said: ${error.message}`;
+        throw new NodeOperationError(this.getNode(), message, { itemIndex });
+      }
+      if (!stillBooting(error) || attempt > Math.ceil(waitMs / retryMs) || Date.now() - started + retryMs > waitMs) throw toNodeError(this.getNode(), error, itemIndex);
+    } finally {
+      if (fresh !== client) fresh.close();
+    }
+    await sleep(retryMs);
+  }
+
+  const result = { node, hostname: client.hostnameOf(call.node) ?? '', recovered: true, size: snapshot.length, sha256: createHash('sha256').update(snapshot).digest('hex') };
+  if (waitMs === 0) return items(itemIndex, [{ ...result, etcdState: 'not waited for' }]);
+  const progress: string[] = [];
+  for (let attempt = 1; attempt <= Math.ceil(waitMs / retryMs) + 1; attempt++) {
+    const etcd = await etcdService(client, call);
+    const line = etcd ? `etcd ${etcd.state}${etcd.healthy ? ' (healthy)' : ''}: ${etcd.message}` : 'etcd not started yet';
+    if (progress[progress.length - 1] !== line) progress.push(line);
+    if (etcd?.state === 'Running' && etcd.healthy) return items(itemIndex, [{ ...result, etcdState: etcd.state, progress }]);
+    if (etcd?.state === 'Failed') throw new TalosApiError(`etcd did not recover from the snapshot: ${etcd.message}`, { code: 9, method: 'Bootstrap', endpoint: client.endpoint, node: call.node });
+    if (Date.now() - started + retryMs > waitMs) break;
+    await sleep(retryMs);
+  }
+  throw new WaitTimeoutError(`etcd on ${node} was not running healthy within ${waitMs / 1000} s of the recovery`, progress);
+}
+
+async function etcdService(client: TalosClient, call: CallOptions) {
+  const messages = await client.unary(MACHINE, 'ServiceList', {}, call);
+  const service = messages.flatMap((m) => (m.services ?? []) as Array<Record<string, any>>).find((s) => s.id === 'etcd');
+  if (!service) return undefined;
+  return { state: String(service.state), healthy: service.health?.healthy === true, message: String(service.health?.lastMessage ?? '') };
+}
