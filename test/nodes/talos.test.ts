@@ -224,10 +224,12 @@ describe('Talos node on the n8n engine', () => {
     assert.equal(dr.recoveredFrom, snapshot.json.sha256, 'the node bootstrapped from the uploaded snapshot');
     assert.ok(dr.calls.some((c) => c.method === 'EtcdRecover' && c.node === cp.ip));
 
+    const uploads = dr.calls.filter((c) => c.method === 'EtcdRecover').length;
     const again = await engine.run(chain([recover('dr')]), { startNodeData: [asItem(good)] });
     assert.equal(again.status, 'error');
-    assert.equal(again.error!.name, 'NodeApiError');
-    assert.match(again.error!.message, /etcd is running: a snapshot can only be recovered on a node whose etcd has not started/);
+    assert.equal(again.error!.name, 'NodeOperationError');
+    assert.match(again.error!.message, /etcd on 127\.0\.0\.21 is already running: recovery needs a control plane node whose etcd has not started/);
+    assert.equal(dr.calls.filter((c) => c.method === 'EtcdRecover').length, uploads, 'nothing is uploaded to a node whose etcd runs');
   });
 
   it('scales, cordons, drains and uncordons, lists nodes and pods, deploys a Helm chart through Flux and a HelmChart', async () => {

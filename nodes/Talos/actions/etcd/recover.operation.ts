@@ -45,7 +45,8 @@ function checkIntegrity(snapshot: Buffer): void {
 
 /**
  * Disaster recovery of a cluster's etcd, as `talosctl bootstrap --recover-from`: the snapshot is
- * uploaded to one control plane node whose etcd has not started (EtcdRecover), that node is
+ * uploaded to one control plane node whose etcd has not started (EtcdRecover; a node whose etcd
+ * already runs is refused up front, saying "already running"), that node is
  * bootstrapped from it (Bootstrap with recover_etcd), and the node waits until etcd runs healthy;
  * a failed etcd service (e.g. a snapshot the node refused) fails the item with etcd's message.
  */
@@ -67,15 +68,19 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, sessio
   for (let attempt = 1; ; attempt++) {
     const fresh = attempt === 1 ? client : (await session.connector(itemIndex))();
     try {
+      if ((await etcdService(fresh, call))?.state === 'Running') {
+        const message = `etcd on ${node} is already running: recovery needs a control plane node whose etcd has not started (reset it first)`;
+        throw new NodeOperationError(this.getNode(), message, { itemIndex });
+      }
       await fresh.upload(MACHINE, 'EtcdRecover', snapshot, { node: call.node, timeoutMs: Math.max(call.timeoutMs, 300_000) });
       await fresh.unary(MACHINE, 'Bootstrap', { recoverEtcd: true, recoverSkipHashCheck: skipHashCheck }, call);
       break;
     } catch (error) {
       if (error instanceof TalosApiError && error.codeName === 'ALREADY_EXISTS') {
-        const message = `${node} already has etcd data: recovery needs control plane nodes whose etcd is empty (reset them first). Talos said: ${error.message}`;
+        const message = `etcd on ${node} is already running from existing data: recovery needs a control plane node whose etcd is empty (reset it first). Talos said: ${error.message}`;
         throw new NodeOperationError(this.getNode(), message, { itemIndex });
       }
-      if (!stillBooting(error) || attempt > Math.ceil(waitMs / retryMs) || Date.now() - started + retryMs > waitMs) throw toNodeError(this.getNode(), error, itemIndex);
+      if (error instanceof NodeOperationError || !stillBooting(error) || attempt > Math.ceil(waitMs / retryMs) || Date.now() - started + retryMs > waitMs) throw toNodeError(this.getNode(), error, itemIndex);
     } finally {
       if (fresh !== client) fresh.close();
     }
