@@ -1,5 +1,5 @@
-// The token scope matrix: who may read, create, move and cancel handoffs, and whose
-// subscriptions are whose. Built as tables and looped over.
+// The token scope matrix: who may read, create, move and cancel handoffs, who may read
+// which runs, and whose subscriptions are whose. Built as tables and looped over.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -247,6 +247,125 @@ describe('handoff scopes', () => {
         assertError(await svc.call('GET', '/v1/handoffs/no-such-handoff', { as: who }), 404, 'handoff_not_found', who);
       }
     });
+  });
+});
+
+describe('run scopes', () => {
+  // Runs of scope-flow: THIRD (n8n-contractor, as in the templates) starts them, SENDER and
+  // RECEIVER own their phases. Runs of solo-flow involve only security-master's phase.
+  const SOLO: ContractorName = 'security-master';
+  const action = (action_id: string) => ({ action_id, action: action_id });
+  const DEFINITIONS = [
+    {
+      workflow_id: 'scope-flow',
+      workflow_name: 'Scope flow',
+      version: '1.0.0',
+      contractors: [SENDER, RECEIVER, THIRD],
+      phases: [
+        { phase_id: 'provision', contractor: SENDER, actions: [action('clone')], rollback: [action('delete')] },
+        { phase_id: 'configure', contractor: RECEIVER, actions: [action('apply')], rollback: [action('reset')] },
+      ],
+    },
+    { workflow_id: 'solo-flow', workflow_name: 'Solo flow', version: '1.0.0', contractors: [SOLO], phases: [{ phase_id: 'assess', contractor: SOLO, actions: [action('scan')] }] },
+  ];
+  let svc: TestService;
+  const start = async (workflow_id: string, as: Who): Promise<string> => {
+    const reply = await svc.call('POST', '/v1/runs', { as, body: { workflow_id } });
+    assert.equal(reply.status, 201, reply.text);
+    return reply.body.run_id as string;
+  };
+  const post = async (path: string, as: Who, body: unknown = {}) => assert.equal((await svc.call('POST', path, { as, body })).status, 200, path);
+  before(async () => {
+    svc = await startTestService();
+    for (const body of DEFINITIONS) assert.equal((await svc.call('POST', '/v1/definitions', { body })).status, 201);
+  });
+  after(async () => {
+    await svc?.stop();
+  });
+
+  describe('reading one run', () => {
+    let id: string;
+    before(async () => {
+      id = await start('scope-flow', THIRD);
+      await post(`/v1/runs/${id}/phases/provision/start`, SENDER);
+      await post(`/v1/runs/${id}/phases/configure/start`, RECEIVER);
+      await post(`/v1/runs/${id}/fail`, THIRD, { error: { code: 'broken', message: 'x' } }); // a rollback plan to read
+    });
+    const READERS: Array<{ who: Who; allowed: boolean; why: string }> = [
+      { who: THIRD, allowed: true, why: 'started it' },
+      { who: SENDER, allowed: true, why: 'owns a phase' },
+      { who: RECEIVER, allowed: true, why: 'owns a phase' },
+      { who: 'admin', allowed: true, why: 'is the admin' },
+      { who: SOLO, allowed: false, why: 'is no party' },
+    ];
+    for (const { who, allowed, why } of READERS) {
+      it(`${who} (${why}) → ${allowed ? 200 : 403} on the run, its events and its rollback plan`, async () => {
+        for (const path of [`/v1/runs/${id}`, `/v1/runs/${id}/events`, `/v1/runs/${id}/rollback`]) {
+          const reply = await svc.call('GET', path, { as: who });
+          if (allowed) {
+            assert.equal(reply.status, 200, `${who} ${path}: ${reply.text}`);
+            assert.ok(reply.body.run_id === id || reply.body.items.length > 0, path);
+          } else {
+            assertError(reply, 403, 'forbidden', `${who} ${path}`);
+          }
+        }
+        const listed = await svc.call('GET', '/v1/runs?limit=500', { as: who });
+        assert.equal(listed.status, 200);
+        assert.equal((listed.body.items as Array<{ run_id: string }>).some((r) => r.run_id === id), allowed, `${who} lists it`);
+      });
+    }
+
+    it('an unknown run is 404 for everyone, on every read route', async () => {
+      for (const who of [THIRD, SOLO, 'admin'] as const) {
+        for (const path of ['/v1/runs/run_missing', '/v1/runs/run_missing/events', '/v1/runs/run_missing/rollback']) {
+          assertError(await svc.call('GET', path, { as: who }), 404, 'run_not_found', `${who} ${path}`);
+        }
+      }
+    });
+  });
+
+  describe('listing', () => {
+    before(async () => {
+      // Interleaved so that every contractor's runs are spread over the admin's pages.
+      for (let i = 0; i < 6; i++) {
+        const flow = await start('scope-flow', THIRD);
+        if (i % 3 === 0) await post(`/v1/runs/${flow}/complete`, THIRD);
+        await start('solo-flow', SOLO);
+        if (i % 2 === 0) await start('solo-flow', 'admin');
+        if (i % 2 === 1) await start('scope-flow', SOLO); // SOLO started it: a party without a phase
+      }
+    });
+
+    /** Every page of a query as `who`: pages are full while a next_cursor follows; at most 100 pages. */
+    async function collect(who: Who, query: string, limit: number): Promise<Array<{ run_id: string; started_by: string; phases: { contractor: string }[] }>> {
+      const items = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 100; pages++) {
+        const reply: Reply = await svc.call('GET', `/v1/runs?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { as: who });
+        assert.equal(reply.status, 200, reply.text);
+        items.push(...reply.body.items);
+        cursor = reply.body.next_cursor;
+        if (!cursor) return items;
+        assert.equal(reply.body.items.length, limit, `${who} ?${query}: a page with a next_cursor is full`);
+      }
+      throw new Error('paging did not end');
+    }
+
+    const QUERIES = ['', 'workflow_id=scope-flow', 'workflow_id=solo-flow', 'status=running', 'status=completed', 'workflow_id=scope-flow&status=running'];
+    for (const who of [THIRD, SENDER, RECEIVER, SOLO] as const) {
+      it(`${who} lists exactly the runs it started or owns a phase of, page by page, with each filter`, async () => {
+        let seen = 0;
+        for (const query of QUERIES) {
+          const everything = await collect('admin', query, 500);
+          const expected = everything.filter((r) => r.started_by === who || r.phases.some((p) => p.contractor === who)).map((r) => r.run_id);
+          const mine = (await collect(who, query, 2)).map((r) => r.run_id);
+          assert.deepEqual(mine, expected, `${who} ?${query}`);
+          if (query === '') assert.ok(expected.length < everything.length, `${who} sees only some of the runs`);
+          seen += mine.length;
+        }
+        assert.ok(seen > 6, `${who} sees runs across several pages`);
+      });
+    }
   });
 });
 

@@ -336,7 +336,8 @@ describe('runs', () => {
     assert.equal(failed.status, 'failed');
     assert.equal(failed.phases[2].status, 'failed');
     assert.equal(failed.phases[2].error.code, 'run_failed');
-    const plan = await svc.call('GET', `/v1/runs/${id}/rollback`, { as: SECURITY });
+    // Read by a party that did not start the run: talos-contractor owns install-stack (auth-scopes.test.ts: non-parties get 403).
+    const plan = await svc.call('GET', `/v1/runs/${id}/rollback`, { as: TALOS });
     assert.equal(plan.status, 200, plan.text);
     assert.equal(plan.body.run_id, id);
     assert.equal(plan.body.status, 'pending');

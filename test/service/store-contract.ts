@@ -29,7 +29,7 @@ import {
 
 // ---------------------------------------------------------------- factories
 
-const T0 = 1_700_000_000_000;
+export const T0 = 1_700_000_000_000;
 let counter = 0;
 const uid = (prefix: string): string => `${prefix}_${(++counter).toString().padStart(6, '0')}`;
 
@@ -174,7 +174,7 @@ function idem(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
   };
 }
 
-function isError<E extends Error>(cls: abstract new (...args: never[]) => E, check?: (err: E) => void) {
+export function isError<E extends Error>(cls: abstract new (...args: never[]) => E, check?: (err: E) => void) {
   return (err: unknown): true => {
     assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
     check?.(err as E);
@@ -183,7 +183,7 @@ function isError<E extends Error>(cls: abstract new (...args: never[]) => E, che
 }
 
 /** Pages through a list, asserting page sizes; returns all ids in order. */
-async function collectPages<T>(
+export async function collectPages<T>(
   list: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
   idOf: (item: T) => string,
   limit: number,
@@ -202,7 +202,7 @@ async function collectPages<T>(
   throw new Error('pagination did not end');
 }
 
-const newestFirst = (a: { created_at: number; id: string }, b: { created_at: number; id: string }) =>
+export const newestFirst = (a: { created_at: number; id: string }, b: { created_at: number; id: string }) =>
   b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 // ---------------------------------------------------------------- the suite

@@ -11,12 +11,14 @@ import { MIGRATIONS } from '../../service/src/store/postgres/migrations.ts';
 import { PostgresStore } from '../../service/src/store/postgres/postgres-store.ts';
 import { IdempotencyKeyTaken, VersionConflict } from '../../service/src/store/store.ts';
 import { makeHandoff, makeRun, makeSubscription, storeContract } from './store-contract.ts';
+import { runPartiesContract } from './store-run-parties.ts';
 import { TEST_DATABASE_URL, assertPostgresReachable, dropSchemas, freshSchemaName, openTestStore, schemaPool } from './pg.ts';
 
 before(assertPostgresReachable);
 after(dropSchemas);
 
 storeContract('postgres', () => openTestStore());
+runPartiesContract('postgres', () => openTestStore());
 
 describe('PostgresStore specifics', () => {
   it('two stores opening an empty schema at once migrate it once', async () => {

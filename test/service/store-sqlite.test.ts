@@ -14,6 +14,7 @@ import { MIGRATIONS } from '../../service/src/store/sqlite/migrations.ts';
 import { SqliteStore } from '../../service/src/store/sqlite/sqlite-store.ts';
 import { VersionConflict } from '../../service/src/store/store.ts';
 import { makeHandoff, makeRun, makeSubscription, storeContract } from './store-contract.ts';
+import { runPartiesContract } from './store-run-parties.ts';
 
 const dirs: string[] = [];
 function tempDbPath(): string {
@@ -26,6 +27,7 @@ after(() => {
 });
 
 storeContract('sqlite (file)', async () => SqliteStore.open(tempDbPath()));
+runPartiesContract('sqlite (file)', async () => SqliteStore.open(tempDbPath()));
 
 describe('SqliteStore specifics', () => {
   it('works in memory', async () => {
@@ -199,6 +201,13 @@ describe('SqliteStore specifics', () => {
         const args = where.split('?').length - 1;
         const detail = plan(`SELECT body FROM handoffs WHERE ${where} ${order}`, ...Array(args).fill('x'));
         assert.match(detail, /USING INDEX/, where);
+        assert.doesNotMatch(detail, /TEMP B-TREE/, where);
+      }
+      const byParty = 'ORDER BY created_at DESC, run_id DESC LIMIT 10';
+      for (const where of ['contractor = ?', 'contractor = ? AND workflow_id = ?', 'contractor = ? AND status = ?', 'contractor = ? AND workflow_id = ? AND status = ?']) {
+        const args = where.split('?').length - 1;
+        const detail = plan(`SELECT run_id FROM run_parties WHERE ${where} AND (created_at, run_id) < (?, ?) ${byParty}`, ...Array(args).fill('x'), 1, 'r');
+        assert.match(detail, /USING COVERING INDEX run_parties_contractor/, where);
         assert.doesNotMatch(detail, /TEMP B-TREE/, where);
       }
       assert.match(plan('SELECT MIN(due_at) FROM timers'), /USING COVERING INDEX timers_due/);

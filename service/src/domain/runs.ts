@@ -6,6 +6,7 @@ import { commit, type IdempotencyRequest, type Outcome } from './commit.ts';
 import { phaseTimeoutSeconds } from './definitions.ts';
 import { isAdmin, type Clock, type DomainObserver, type Principal } from './principal.ts';
 import { redactSecrets } from './redact.ts';
+import { runParties } from './run-parties.ts';
 import { newRun, rollbackPlan, rollbackStatus } from './run-plan.ts';
 import type {
   DefinitionAction,
@@ -85,15 +86,18 @@ export class RunService {
     });
   }
 
+  /** A contractor reads only runs it is party to (run-parties.ts), like handoffs: 404 unknown, 403 not a party. */
   async get(principal: Principal, id: string): Promise<Run> {
-    void principal;
     const run = await this.store.getRun(id);
     if (!run) throw notFound('run', id);
+    if (!isAdmin(principal) && !runParties(run).includes(principal.name)) {
+      throw forbidden(`contractor ${principal.name} is not a party to run ${id}: it neither started the run nor owns one of its phases`);
+    }
     return run;
   }
 
-  list(query: RunQuery): Promise<Page<Run>> {
-    return this.store.listRuns(query);
+  list(principal: Principal, query: RunQuery): Promise<Page<Run>> {
+    return this.store.listRuns(isAdmin(principal) ? query : { ...query, involving: principal.name });
   }
 
   async history(principal: Principal, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]> {

@@ -106,6 +106,8 @@ export interface HandoffQuery {
 export interface RunQuery {
   workflow_id?: string;
   status?: RunStatus;
+  /** Only runs this contractor started or owns a phase of (domain/run-parties.ts). */
+  involving?: string;
   cursor?: string;
   limit: number;
 }

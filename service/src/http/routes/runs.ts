@@ -35,7 +35,7 @@ function runReply(outcome: Outcome<Run>): Reply {
 const errors = {
   400: { description: 'invalid request', schema: ErrorView },
   401: { description: 'missing or unknown bearer token', schema: ErrorView },
-  403: { description: 'the token may not change this run or phase', schema: ErrorView },
+  403: { description: 'the token may not read this run (not a party to it) or change this run or phase', schema: ErrorView },
   404: { description: 'no such run, definition, phase, action or step', schema: ErrorView },
   409: { description: 'illegal transition, stale If-Match or concurrency key held', schema: ErrorView },
 };
@@ -76,11 +76,11 @@ export function runRoutes(runs: RunService): RouteSpec[] {
       method: 'get',
       path: '/v1/runs',
       tag: 'runs',
-      summary: 'List runs, newest first (status=running: the active ones)',
+      summary: 'List runs, newest first (status=running: the active ones); a contractor sees the runs it started or owns a phase of',
       query: ListRunsQuery,
       responses: { 200: { description: 'one page', schema: PageOf(RunView) }, ...errors },
-      handler: async ({ query }) => {
-        const page = await runs.list(query);
+      handler: async ({ principal, query }) => {
+        const page = await runs.list(principal, query);
         return { status: 200, body: { items: page.items.map(runPayload), next_cursor: page.next_cursor } };
       },
     }),

@@ -14,7 +14,18 @@ interface ListRow {
   id: string;
 }
 
-const ORDER = 'ORDER BY created_at DESC, id DESC';
+/** What a list reads: the table, the expression of the record's body and the id column. */
+interface Source {
+  from: string;
+  body: string;
+  id: string;
+}
+
+const HANDOFFS: Source = { from: 'handoffs', body: 'body', id: 'id' };
+const RUNS: Source = { from: 'runs', body: 'body', id: 'id' };
+const RUN_PARTIES: Source = { from: 'run_parties', body: '(SELECT body FROM runs WHERE runs.id = run_parties.run_id)', id: 'run_id' };
+
+const order = (id: string): string => `ORDER BY created_at DESC, ${id} DESC`;
 
 export class PgListQueries {
   private readonly pool: Pool;
@@ -30,10 +41,10 @@ export class PgListQueries {
     filter.eq('status', query.status);
     filter.eq('task_id', query.task_id);
     filter.eq('run_id', query.run_id);
-    if (query.involving === undefined || query.involving === null) return this.page('handoffs', filter, query);
+    if (query.involving === undefined || query.involving === null) return this.page(HANDOFFS, filter, query);
     const who = filter.param(query.involving);
     // Two index walks (sent, received) merged; a self-addressed handoff comes from the first only.
-    return this.page('handoffs', filter, query, [
+    return this.page(HANDOFFS, filter, query, [
       `from_contractor = ${who}`,
       `to_contractor = ${who} AND from_contractor <> ${who}`,
     ]);
@@ -43,12 +54,15 @@ export class PgListQueries {
     const filter = new Filter();
     filter.eq('workflow_id', query.workflow_id);
     filter.eq('status', query.status);
-    return this.page('runs', filter, query);
+    if (query.involving === undefined || query.involving === null) return this.page(RUNS, filter, query);
+    // run_parties carries the runs' list columns (run-parties.ts): one index walk, the body joined per row of the page.
+    filter.eq('contractor', query.involving);
+    return this.page(RUN_PARTIES, filter, query);
   }
 
   /** `branches` are OR-ed alternatives, each walked on its own index and merged. */
   private async page<T>(
-    table: 'handoffs' | 'runs',
+    source: Source,
     filter: Filter,
     query: { cursor?: string; limit: number },
     branches?: string[],
@@ -56,15 +70,16 @@ export class PgListQueries {
     const limit = Math.max(1, Math.floor(query.limit));
     if (query.cursor !== undefined && query.cursor !== null) {
       const position = decodeCursor(query.cursor);
-      filter.conditions.push(`(created_at, id) < (${filter.param(position.created_at)}::bigint, ${filter.param(position.id)})`);
+      filter.conditions.push(`(created_at, ${source.id}) < (${filter.param(position.created_at)}::bigint, ${filter.param(position.id)})`);
     }
     const limitParam = filter.param(limit + 1);
     const select = (extra: string[]) => {
       const all = [...extra, ...filter.conditions];
-      return `SELECT body, created_at, id FROM ${table}${all.length > 0 ? ` WHERE ${all.join(' AND ')}` : ''} ${ORDER} LIMIT ${limitParam}`;
+      const where = all.length > 0 ? ` WHERE ${all.join(' AND ')}` : '';
+      return `SELECT ${source.body} AS body, created_at, ${source.id} AS id FROM ${source.from}${where} ${order(source.id)} LIMIT ${limitParam}`;
     };
     const sql = branches
-      ? `SELECT body, created_at, id FROM (${branches.map((b) => `(${select([b])})`).join(' UNION ALL ')}) AS merged ${ORDER} LIMIT ${limitParam}`
+      ? `SELECT body, created_at, id FROM (${branches.map((b) => `(${select([b])})`).join(' UNION ALL ')}) AS merged ${order('id')} LIMIT ${limitParam}`
       : select([]);
     const { rows } = await this.pool.query<ListRow>(sql, filter.params);
     const more = rows.length > limit;

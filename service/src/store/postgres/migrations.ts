@@ -16,6 +16,7 @@
 
 import { APPLY_FUNCTION_SQL } from './apply-function.ts';
 import { APPROVALS_MIGRATION_SQL } from './approvals.ts';
+import { RUN_PARTIES_MIGRATION_SQL } from './run-parties.ts';
 
 export interface Migration {
   version: number;
@@ -187,4 +188,7 @@ ${APPLY_FUNCTION_SQL}`;
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'approvals', sql: APPROVALS_MIGRATION_SQL },
+  // Version 3 is taken by another branch's migration. migrate.ts applies every version it
+  // has not recorded, in ascending order, so the versions need not be contiguous.
+  { version: 4, name: 'run_parties', sql: RUN_PARTIES_MIGRATION_SQL },
 ];

@@ -17,7 +17,18 @@ interface ListRow {
 
 type Params = Record<string, string | number>;
 
-const ORDER = 'ORDER BY created_at DESC, id DESC LIMIT @limit';
+/** What a list reads: the table, the expression of the record's body and the id column. */
+interface Source {
+  from: string;
+  body: string;
+  id: string;
+}
+
+const HANDOFFS: Source = { from: 'handoffs', body: 'body', id: 'id' };
+const RUNS: Source = { from: 'runs', body: 'body', id: 'id' };
+const RUN_PARTIES: Source = { from: 'run_parties', body: '(SELECT body FROM runs WHERE runs.id = run_parties.run_id)', id: 'run_id' };
+
+const order = (id: string): string => `ORDER BY created_at DESC, ${id} DESC LIMIT @limit`;
 
 export class ListQueries {
   private readonly db: Database.Database;
@@ -34,10 +45,10 @@ export class ListQueries {
     filter.eq('status', query.status);
     filter.eq('task_id', query.task_id);
     filter.eq('run_id', query.run_id);
-    if (query.involving === undefined || query.involving === null) return this.page('handoffs', filter, query);
+    if (query.involving === undefined || query.involving === null) return this.page(HANDOFFS, filter, query);
     filter.params.involving = query.involving;
     // Two index walks (sent, received) merged; a self-addressed handoff comes from the first only.
-    return this.page('handoffs', filter, query, [
+    return this.page(HANDOFFS, filter, query, [
       'from_contractor = @involving',
       'to_contractor = @involving AND from_contractor <> @involving',
     ]);
@@ -47,12 +58,15 @@ export class ListQueries {
     const filter = new Filter();
     filter.eq('workflow_id', query.workflow_id);
     filter.eq('status', query.status);
-    return this.page('runs', filter, query);
+    if (query.involving === undefined || query.involving === null) return this.page(RUNS, filter, query);
+    // run_parties carries the runs' list columns (run-parties.ts): one index walk, the body joined per row of the page.
+    filter.eq('contractor', query.involving);
+    return this.page(RUN_PARTIES, filter, query);
   }
 
   /** `branches` are OR-ed alternatives, each walked on its own index and merged. */
   private page<T>(
-    table: 'handoffs' | 'runs',
+    source: Source,
     filter: Filter,
     query: { cursor?: string; limit: number },
     branches?: string[],
@@ -61,17 +75,18 @@ export class ListQueries {
     const { conditions, params } = filter;
     if (query.cursor !== undefined && query.cursor !== null) {
       const position = decodeCursor(query.cursor);
-      conditions.push('(created_at, id) < (@cursor_at, @cursor_id)');
+      conditions.push(`(created_at, ${source.id}) < (@cursor_at, @cursor_id)`);
       params.cursor_at = position.created_at;
       params.cursor_id = position.id;
     }
     params.limit = limit + 1;
     const select = (extra: string[]) => {
       const all = [...extra, ...conditions];
-      return `SELECT body, created_at, id FROM ${table}${all.length > 0 ? ` WHERE ${all.join(' AND ')}` : ''} ${ORDER}`;
+      const where = all.length > 0 ? ` WHERE ${all.join(' AND ')}` : '';
+      return `SELECT ${source.body} AS body, created_at, ${source.id} AS id FROM ${source.from}${where} ${order(source.id)}`;
     };
     const sql = branches
-      ? `SELECT body, created_at, id FROM (${branches.map((b) => `SELECT * FROM (${select([b])})`).join(' UNION ALL ')}) ${ORDER}`
+      ? `SELECT body, created_at, id FROM (${branches.map((b) => `SELECT * FROM (${select([b])})`).join(' UNION ALL ')}) ${order('id')}`
       : select([]);
     const rows = this.statement(sql).all(params);
     const more = rows.length > limit;

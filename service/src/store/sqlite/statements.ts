@@ -4,6 +4,7 @@
 
 import type Database from 'better-sqlite3';
 import { prepareApprovalStatements } from './approvals.ts';
+import { prepareRunPartyStatements } from './run-parties.ts';
 import type {
   HandoffParams,
   HistoryRow,
@@ -234,6 +235,9 @@ export function prepareStatements(db: Db) {
 
     // approvals (approvals.ts)
     ...prepareApprovalStatements(db),
+
+    // run parties (run-parties.ts)
+    ...prepareRunPartyStatements(db),
   };
 }
 

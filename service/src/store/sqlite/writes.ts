@@ -11,6 +11,7 @@ import { ConcurrencyKeyTaken, DuplicateRecord, IdempotencyKeyTaken, VersionConfl
 import { handoffParams, historyParams, idempotencyFromRow, runParams, subscriptionFromRow, subscriptionParams } from './rows.ts';
 import type { Statements } from './statements.ts';
 import { writeApproval } from './approvals.ts';
+import { writeRunParties } from './run-parties.ts';
 
 export class MutationWriter {
   private readonly stmts: Statements;
@@ -48,7 +49,10 @@ export class MutationWriter {
       }
     }
     if (m.handoff) this.writeHandoff(m.handoff);
-    if (m.run) this.writeRun(m.run);
+    if (m.run) {
+      this.writeRun(m.run);
+      writeRunParties(s, m.run);
+    }
     if (m.approval) writeApproval(s, m.approval, (err) => sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY');
     if (m.subscriptions?.length) this.insertSubscriptions(m.subscriptions);
     for (const event of m.history ?? []) s.insertHistory.run(historyParams(event));
