@@ -26,7 +26,8 @@
 //   API's /readyz checked;
 // - dr-failover from an Alertmanager PrimarySiteDown alert (another alert is ignored) to a completed
 //   run: the on-call approval, the primary VM stopped and the standby started (Proxmox simulator), the
-//   lab's cluster as the DR site (bootstrap already done, health, kubeconfig, a Deployment rolled out),
+//   lab's cluster as the DR site (the recovery from build-k8s-cluster's etcd snapshot finds etcd already
+//   running: a warm standby; health, kubeconfig, a Deployment rolled out),
 //   the public endpoint checked;
 // - app-deployment-pipeline from a GitHub push (a forged signature 401, a ping ignored) to a completed
 //   run: the commit's check runs polled until green (a stand-in GitHub API), two approvals, canary and
@@ -47,7 +48,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -220,6 +221,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       dr_ingress_ip: '127.0.0.40',
       critical_workloads: [{ namespace: 'shop', kind: 'Deployment', name: 'web' }],
       talos_config_dir: join(files, 'talos', 'e2e-prod'),
+      backup_dir: join(files, 'backups'),
     });
     // … and the app pipeline's (a push carries the repository and commit only).
     const app = structuredClone(byName('Cortex: Application Deployment Pipeline'));
@@ -568,6 +570,14 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       return;
     }
     mkdirSync(join(work, 'n8n-user', '.n8n-files', 'talos', 'e2e-prod'), { recursive: true });
+    // The replicated backup the DR site recovers from: build-k8s-cluster's snapshot as e2e-prod's latest.
+    // The lab's etcd already runs, so the worker takes the site as a warm standby and uploads nothing.
+    const backups = join(work, 'n8n-user', '.n8n-files', 'backups');
+    const initial = readdirSync(backups).find((f) => f.endsWith('-etcd-initial.snapshot'));
+    assert.ok(initial, 'build-k8s-cluster wrote its initial snapshot');
+    copyFileSync(join(backups, initial), join(backups, 'e2e-prod-latest.snapshot'));
+    const etcdLooks = () => talos!.calls.filter((c) => c.method === 'ServiceList' && c.node === TALOS_IPS[0]).length;
+    const etcdLooksBefore = etcdLooks();
     await kubeApply('/api/v1/namespaces/shop', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n');
     await kubeApply(
       '/apis/apps/v1/namespaces/shop/deployments/web',
@@ -610,6 +620,9 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.deepEqual(output('activate-dr-infrastructure').fenced_vm_ids, [100]);
       assert.equal(proxmox!.cluster.guests.get(100)!.status, 'stopped');
       assert.equal(proxmox!.cluster.guests.get(101)!.status, 'running');
+      // The snapshot was read and a recovery tried; the DR node's etcd already ran, so nothing was uploaded.
+      assert.ok(etcdLooks() > etcdLooksBefore, 'the recovery looked at the DR node\'s etcd');
+      assert.ok(!talos!.calls.some((c) => c.method === 'EtcdRecover'), 'no snapshot is uploaded over a running etcd');
       assert.deepEqual(output('restore-cluster'), {
         dr_cluster_endpoint: `https://${VIP}:6443`,
         dr_ingress_ip: '127.0.0.40',

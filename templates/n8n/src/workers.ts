@@ -580,14 +580,37 @@ export function talosWorker(): WorkflowBuilder {
     );
   }
 
-  // dr-failover / restore-cluster
+  // dr-failover / restore-cluster: etcd recovered from the latest replicated snapshot (the etcd backup's
+  // <backup_dir>/<cluster>-latest.snapshot, or `etcd_snapshot`) on the DR bootstrap node; a DR site
+  // whose etcd already runs (warm standby) goes on as it is; without a snapshot the node is bootstrapped.
   {
     const node = `${P}.dr_bootstrap_node_ip`;
+    const snapshotPath = `(${P}.etcd_snapshot ?? (${P}.backup_dir + '/' + ${P}.cluster_name + '-latest.snapshot'))`;
+    const read = w.start('restore-cluster', readFile('Read Latest etcd Snapshot', expr(snapshotPath), 'data', { ...onErrorOutput, alwaysOutputData: true }));
+    const found = b.add(ifTrue('Snapshot Found?', '$binary?.data !== undefined'));
+    b.connect(read, found);
+    const recover = b.add(
+      talos('Recover etcd From Snapshot', 'etcd', 'recover', { binaryPropertyName: 'data', skipHashCheck: false, waitTimeout: 300, retryInterval: 5, node: expr(node), timeout: 30 }, { cred: 'talosDr', ...continueOnError }),
+    );
+    b.connect(found, recover);
+    const recovered = b.add(ifTrue('Recovered?', '$json.error === undefined'));
+    b.connect(recover, recovered);
+    const standby = b.add(ifTrue('DR etcd Already Running?', '/already running/.test(String($json.error))'));
+    b.connect(recovered, standby, 1);
+    const recoveryFailed = b.add(
+      set('Recovery Failed', [
+        ['error_code', 'string', 'etcd_recovery_failed'],
+        ['error_message', 'string', expr(`'etcd recovery on ' + ${node} + ' failed: ' + $json.error`)],
+      ]),
+    );
+    b.connect(standby, recoveryFailed, 1);
+    b.connect(recoveryFailed, w.fail);
+    const [bootstrap, bootstrapped] = w.add(
+      talos('Bootstrap DR Control Plane', 'machine', 'bootstrap', { waitTimeout: 120, retryInterval: 5, node: expr(node), timeout: 30 }, { cred: 'talosDr', ...onErrorOutput }),
+    );
+    b.connect(found, bootstrap, 1);
     const restored = w.then(
-      w.start(
-        'restore-cluster',
-        talos('Bootstrap DR Control Plane', 'machine', 'bootstrap', { waitTimeout: 120, retryInterval: 5, node: expr(node), timeout: 30 }, { cred: 'talosDr', ...onErrorOutput }),
-      ),
+      bootstrapped,
       talos(
         'DR Cluster Healthy',
         'machine',
@@ -604,6 +627,8 @@ export function talosWorker(): WorkflowBuilder {
       talos('Fetch DR Kubeconfig', 'machine', 'kubeconfig', { output: 'yaml', binaryPropertyName: 'data', node: expr(node), timeout: 30 }, { cred: 'talosDr', ...onErrorOutput }),
       writeFile('Store DR Kubeconfig', expr(`${P}.talos_config_dir + '/kubeconfig-dr'`), 'data', onErrorOutput),
     );
+    b.connect(recovered, 'DR Cluster Healthy');
+    b.connect(standby, 'DR Cluster Healthy');
     const workloads = w.items(restored, 'Critical Workloads', `${P}.critical_workloads`);
     const rolled = w.then(
       workloads,
