@@ -15,6 +15,7 @@
 // reason the stats counters are sharded (see below).
 
 import { APPLY_FUNCTION_SQL } from './apply-function.ts';
+import { APPROVALS_LIST_MIGRATION_SQL } from './approval-list.ts';
 import { APPROVALS_MIGRATION_SQL } from './approvals.ts';
 
 export interface Migration {
@@ -187,4 +188,5 @@ ${APPLY_FUNCTION_SQL}`;
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'approvals', sql: APPROVALS_MIGRATION_SQL },
+  { version: 3, name: 'approvals_list', sql: APPROVALS_LIST_MIGRATION_SQL },
 ];
