@@ -14,7 +14,7 @@ import { isAdmin, type Clock, type DomainObserver, type Principal } from './prin
 import { redactSecrets } from './redact.ts';
 import { generateWebhookSecret } from './webhook-signature.ts';
 import type { Approval, ApprovalVerdict, EventType, HistoryEvent, JsonObject, OutgoingEvent, Subscription, Timer } from './types.ts';
-import type { Mutation, Store } from '../store/store.ts';
+import type { ApprovalQuery, Mutation, Page, Store } from '../store/store.ts';
 
 export interface CreateApprovalInput {
   approval_id?: string;
@@ -128,6 +128,16 @@ export class ApprovalService {
     if (!approval) throw notFound('approval', id);
     if (!this.mayRead(principal, approval)) throw forbidden(`${principal.name} did not create approval ${id}`);
     return approval;
+  }
+
+  /**
+   * Newest first. The admin lists every approval; a contractor the ones it created (as with
+   * get): its own name is the created_by filter, and a created_by naming another token matches nothing.
+   */
+  async list(principal: Principal, query: ApprovalQuery): Promise<Page<Approval>> {
+    if (isAdmin(principal)) return await this.store.listApprovals(query);
+    if (query.created_by !== undefined && query.created_by !== principal.name) return { items: [], next_cursor: null };
+    return await this.store.listApprovals({ ...query, created_by: principal.name });
   }
 
   /** Without authorization: the approval page checks the signed link instead. */
