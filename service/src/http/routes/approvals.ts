@@ -32,7 +32,7 @@ export const CreateApprovalBody = z.strictObject({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2000)
     .optional()
-    .describe('called (signed, through the outbox) with approval.approved / rejected / timed_out, e.g. n8n\'s $execution.resumeUrl'),
+    .describe('called (signed, through the outbox) with approval.approved / rejected / timed_out / cancelled, e.g. n8n\'s $execution.resumeUrl'),
 });
 
 const ApproverIdentity = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/, 'an approver identity');
@@ -44,6 +44,10 @@ export const DecisionBody = z.strictObject({
 });
 
 export const ApprovalIdParams = z.strictObject({ id: Id });
+
+export const CancelApprovalBody = z.strictObject({
+  reason: z.string().max(2000).optional().describe('why it is withdrawn; shown on the approval page and in the outcome'),
+});
 
 export const ListApprovalsQuery = z.strictObject({
   status: z.enum(APPROVAL_STATUSES).optional(),
@@ -73,7 +77,7 @@ const errors = {
   401: { description: 'missing or unknown bearer token', schema: ErrorView },
   403: { description: 'not the creator (nor the admin); or not an approver', schema: ErrorView },
   404: { description: 'no such approval', schema: ErrorView },
-  409: { description: 'already decided (by this approver, or the outcome is settled) or past the deadline', schema: ErrorView },
+  409: { description: 'already decided (by this approver, or the outcome is settled), cancelled, or past the deadline', schema: ErrorView },
   422: { description: 'Idempotency-Key reused with a different request', schema: ErrorView },
 };
 
@@ -147,6 +151,24 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       responses: { 200: { description: 'the approval after the decision', schema: ApprovalView }, ...errors },
       handler: async ({ principal, params, body, idempotency }) => {
         const outcome = await approvals.decideAsAdmin(principal, params.id, body, idempotency);
+        return {
+          status: outcome.status,
+          body: view(outcome.record),
+          headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/approvals/:id/cancel',
+      tag: 'approvals',
+      summary: 'Cancel a pending approval (its creator or the admin): status cancelled, approval.cancelled to its callback; 409 once it is settled',
+      params: ApprovalIdParams,
+      body: CancelApprovalBody,
+      idempotent: true,
+      responses: { 200: { description: 'the cancelled approval', schema: ApprovalView }, ...errors },
+      handler: async ({ principal, params, body, idempotency }) => {
+        const outcome = await approvals.cancel(principal, params.id, body.reason?.trim() || null, idempotency);
         return {
           status: outcome.status,
           body: view(outcome.record),
