@@ -1,8 +1,9 @@
 // Approval Gate: pauses the workflow until N of M named approvers approve on the Cortex
-// service's approval page, someone rejects, or the deadline passes — outputs Approved,
-// Rejected and Timed Out, with who decided and their comments. execute.ts creates the
-// approval and pauses; resume.ts handles the service's callback. A timeout never leaves on
-// Approved, whether the service's deadline or n8n's own wait limit ends the wait.
+// service's approval page, someone rejects, the request is cancelled on the service, or the
+// deadline passes — outputs Approved, Rejected (also a cancelled request) and Timed Out, with
+// who decided and their comments. execute.ts creates the approval and pauses; resume.ts
+// handles the service's callback. A timeout or a cancellation never leaves on Approved,
+// whether the service's deadline or n8n's own wait limit ends the wait.
 
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { description } from './description.ts';
@@ -19,7 +20,7 @@ export class ApprovalGate implements INodeType {
     group: ['transform'],
     version: 1,
     subtitle: '={{ $parameter["requiredApprovals"] + " approval(s) required" }}',
-    description: 'Wait until enough named approvers approve, someone rejects, or the deadline passes',
+    description: 'Wait until enough named approvers approve, someone rejects (or the request is cancelled), or the deadline passes',
     defaults: { name: 'Approval Gate' },
     ...description,
   };

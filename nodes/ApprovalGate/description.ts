@@ -8,7 +8,7 @@ export const OUTPUT = { approved: 0, rejected: 1, timedOut: 2 } as const;
 export const properties: INodeProperties[] = [
   {
     displayName:
-      'The execution pauses until enough approvers approve (Approved), the request is rejected (Rejected), or the deadline passes (Timed Out). Approvers decide on the Cortex service\'s approval page through their own links; use Notify URL (Options) to hand the links to a workflow that sends them. The service must reach n8n\'s URL (WEBHOOK_URL). Send one item: one execution waits for one approval.',
+      'The execution pauses until enough approvers approve (Approved), the request is rejected or cancelled on the service (Rejected; a cancelled one has status "cancelled" and its cancel_reason), or the deadline passes (Timed Out). Approvers decide on the Cortex service\'s approval page through their own links; use Notify URL (Options) to hand the links to a workflow that sends them. The service must reach n8n\'s URL (WEBHOOK_URL). Send one item: one execution waits for one approval.',
     name: 'gateNotice',
     type: 'notice',
     default: '',

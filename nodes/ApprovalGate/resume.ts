@@ -2,7 +2,8 @@
 // checked the URL's signature). The body ({type, timestamp, data: {approval}}) only says which
 // approval ended: the node reads the approval back from the service with its credential and
 // routes on the state the service holds — approved → Approved, rejected → Rejected,
-// timed_out → Timed Out. Anything else (not an approval event, an approval still pending)
+// cancelled → Rejected (the item says status "cancelled", with cancelled_by and cancel_reason:
+// a withdrawn request must never go ahead), timed_out → Timed Out. Anything else (not an approval event, an approval still pending)
 // is answered and leaves the execution waiting; a service that cannot be read makes n8n
 // answer an error, and the service retries the callback.
 
@@ -11,8 +12,8 @@ import { cortexRequest } from '../shared/cortex-transport.ts';
 import { OUTPUT } from './description.ts';
 import { approvalItem, onOutput } from './execute.ts';
 
-const FINAL_EVENTS = ['approval.approved', 'approval.rejected', 'approval.timed_out'];
-const OUTPUT_OF: Record<string, number> = { approved: OUTPUT.approved, rejected: OUTPUT.rejected, timed_out: OUTPUT.timedOut };
+const FINAL_EVENTS = ['approval.approved', 'approval.rejected', 'approval.timed_out', 'approval.cancelled'];
+const OUTPUT_OF: Record<string, number> = { approved: OUTPUT.approved, rejected: OUTPUT.rejected, cancelled: OUTPUT.rejected, timed_out: OUTPUT.timedOut };
 
 export async function webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
   const body = (this.getBodyData() ?? {}) as { type?: unknown; data?: { approval?: { approval_id?: unknown } } };

@@ -1,7 +1,8 @@
 // The Approval Gate on the real n8n engine (engine.ts) against a real Cortex service: it creates
 // the approval, hands the links to the Notify URL and pauses; approvers decide through their
 // links (the page's POST, as a browser sends it); the service's signed callback over HTTP
-// resumes the execution on Approved / Rejected / Timed Out with who decided and their comments.
+// resumes the execution on Approved / Rejected / Timed Out with who decided and their comments;
+// an approval cancelled on the service resumes it on Rejected (status cancelled, with the reason).
 // A timeout never takes Approved, whether the service's deadline or n8n's own wait limit ends
 // the wait.
 
@@ -173,6 +174,37 @@ describe('Approval Gate', () => {
     assert.deepEqual(resumed.jsonOf('On Rejected').map((j) => j.tag), ['On Rejected@m1']);
   });
 
+  it('cancelled on the service → Rejected with status cancelled, who and why; never Approved, even with an approval in', async () => {
+    const waiting = await engine.run(gateWorkflow(), ITEM);
+    assert.equal(waiting.status, 'waiting', waiting.error?.message);
+    const notification = await notificationFor(waiting);
+    assert.equal(await decide(notification, 'alice', 'approve', 'fine by me'), 200);
+    const cancelled = await service.call('POST', `/v1/approvals/${String(notification.approval_id)}/cancel`, {
+      as: 'n8n-contractor',
+      body: { reason: 'superseded by v2.1' },
+    });
+    assert.equal(cancelled.status, 200, cancelled.text);
+
+    const resumed = await engine.waitForResume(waiting);
+    assert.equal(resumed.status, 'success', resumed.error?.message);
+    const [approved, rejected, timedOut] = outputs(resumed);
+    assert.equal(approved!.length, 0, 'never Approved');
+    assert.equal(timedOut!.length, 0);
+    assert.equal(rejected!.length, 1);
+    const item = rejected![0]!;
+    assert.equal(item.status, 'cancelled');
+    assert.equal(item.outcome_reason, 'cancelled');
+    assert.equal(item.cancel_reason, 'superseded by v2.1');
+    assert.equal(item.cancelled_by, 'n8n-contractor');
+    assert.equal(item.wait_timeout, false);
+    assert.deepEqual(item.approved_by, ['alice']);
+    assert.equal(item.links, undefined);
+    assert.deepEqual(resumed.jsonOf('On Rejected').map((j) => j.tag), ['On Rejected@m1'], 'item pairing kept');
+    assert.deepEqual(resumed.executedNodes, [GATE, 'On Rejected']);
+    // A late click is refused.
+    assert.equal(await decide(notification, 'bob', 'approve'), 409);
+  });
+
   it("the service's deadline → Timed Out (its callback approval.timed_out), even with one approval in", async () => {
     const at = new Date(Date.now() + 1500).toISOString();
     const waiting = await engine.run(gateWorkflow({ deadlineType: 'at', deadlineAt: at, options: { notifyUrl: notify.url, waitLimitMargin: 60 } }), ITEM);
@@ -226,6 +258,9 @@ describe('Approval Gate', () => {
     const forged = await engine.resume(waiting, { webhookBody: { type: 'approval.approved', data: { approval: { approval_id: notification.approval_id, status: 'approved' } } } });
     assert.equal(forged.status, 'waiting');
     assert.deepEqual(forged.webhookResponse, { resumed: false, reason: `approval ${String(notification.approval_id)} is pending` });
+    const forgedCancel = await engine.resume(waiting, { webhookBody: { type: 'approval.cancelled', data: { approval: { approval_id: notification.approval_id } } } });
+    assert.equal(forgedCancel.status, 'waiting');
+    assert.deepEqual(forgedCancel.webhookResponse, { resumed: false, reason: `approval ${String(notification.approval_id)} is pending` });
     assert.equal(await decide(notification, 'bob', 'reject'), 200);
     const resumed = await engine.waitForResume(waiting);
     assert.deepEqual(resumed.jsonOf('On Rejected').map((j) => j.tag), ['On Rejected@m1']);

@@ -154,7 +154,13 @@ describe('node description', () => {
       { type: 'main', displayName: 'Failed / Timed Out' },
     ]);
     assert.deepEqual(outputsOf({ operation: 'waitForCompletion' }), outputsOf({ resource: 'handoff', operation: 'waitForCompletion' }), 'resource defaults to handoff');
-    for (const parameters of [{}, { resource: 'handoff', operation: 'get' }, { resource: 'workflowRun', operation: 'start' }, { resource: 'metrics', operation: 'workflowStats' }]) {
+    for (const parameters of [
+      {},
+      { resource: 'handoff', operation: 'get' },
+      { resource: 'workflowRun', operation: 'start' },
+      { resource: 'metrics', operation: 'workflowStats' },
+      { resource: 'approval', operation: 'getAll' },
+    ]) {
       assert.deepEqual(outputsOf(parameters), [{ type: 'main' }], JSON.stringify(parameters));
     }
   });
@@ -168,6 +174,7 @@ describe('node description', () => {
       ['handoff', ['cancel', 'claim', 'complete', 'create', 'fail', 'get', 'getAll', 'heartbeat', 'waitForCompletion']],
       ['workflowRun', ['completePhase', 'complete', 'failPhase', 'fail', 'get', 'getRollbackPlan', 'markRollbackStep', 'start', 'startPhase']],
       ['metrics', ['contractorPerformance', 'workflowStats']],
+      ['approval', ['cancel', 'get', 'getAll']],
     ]);
     const wait = (operations[0]!.options as Array<{ value: string; displayOptions?: unknown }>).find((o) => o.value === 'waitForCompletion');
     assert.deepEqual(wait?.displayOptions, { show: { '@tool': [false] } }, 'agents do not get the operation that pauses the execution');

@@ -1,7 +1,8 @@
 // The approval page in real headless Chromium (chromium.ts) against a real service: an approver
 // opens their link, reads the request and clicks Approve or Reject (with a comment); a used
 // link shows "already decided"; a tampered link is a 403 page; an expired approval a 410 page;
-// and loading the page — what a link scanner does — decides nothing, however often.
+// a cancelled one says so, with the reason, and offers no form (a form opened before the
+// cancellation is refused); and loading the page — what a link scanner does — decides nothing, however often.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -175,6 +176,37 @@ describe('the approval page in headless Chromium', { timeout: 120_000 }, () => {
     } finally {
       await page.close();
     }
+  });
+
+  it('a cancelled approval says so, with who and why, without a form; a form opened before is refused', async () => {
+    const approval = await create();
+    const before = await open(linkOf(approval, 'bob'));
+    try {
+      assert.equal(await before.page.locator('form').count(), 1);
+      const cancelled = await service.call('POST', `/v1/approvals/${approval.approval_id}/cancel`, { as: 'n8n-contractor', body: { reason: 'Rollout moved to next week' } });
+      assert.equal(cancelled.status, 200, cancelled.text);
+      const [response] = await Promise.all([before.page.waitForResponse((r) => r.request().method() === 'POST'), before.page.click('#approve')]);
+      assert.equal(response.status(), 409);
+      assert.match((await before.page.locator('#cancelled').textContent()) ?? '', /This approval request was cancelled\./);
+    } finally {
+      await before.page.close();
+    }
+    const { page, status } = await open(linkOf(approval, 'alice'));
+    try {
+      assert.equal(status, 200);
+      assert.match((await page.locator('#status').textContent()) ?? '', /^cancelled$/);
+      const notice = (await page.locator('#cancelled').textContent()) ?? '';
+      assert.match(notice, /This approval request was cancelled\./);
+      assert.match(notice, /n8n-contractor withdrew it at \d{4}-\d\d-\d\dT[^;]+; decisions are no longer accepted\./);
+      assert.match(notice, /The reason given: Rollout moved to next week/);
+      assert.equal(await page.locator('form').count(), 0, 'no form to decide');
+      assert.equal(await page.locator('button').count(), 0);
+    } finally {
+      await page.close();
+    }
+    const now = await state(approval.approval_id);
+    assert.equal(now.status, 'cancelled');
+    assert.deepEqual(now.decisions, []);
   });
 
   it('loading the page (what a link scanner does) decides nothing, however often', async () => {

@@ -118,7 +118,7 @@ describe('creating approvals', () => {
     const subscription = await service.call('GET', `/v1/subscriptions/${approval.subscription_id}`, { as: 'n8n-contractor' });
     assert.equal(subscription.status, 200);
     assert.deepEqual(subscription.body.filter, { approval_id: approval.approval_id });
-    assert.deepEqual(subscription.body.events, ['approval.approved', 'approval.rejected', 'approval.timed_out']);
+    assert.deepEqual(subscription.body.events, ['approval.approved', 'approval.rejected', 'approval.timed_out', 'approval.cancelled']);
     assert.equal(subscription.body.url, receiver.url);
   });
 

@@ -35,12 +35,12 @@ describe('migration 4 backfills run_parties: SQLite', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cortex-migrate-'));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('parties of runs stored under versions 1-2 are listed after opening', async () => {
+  it('parties of runs stored under versions 1-3 are listed after opening', async () => {
     const file = path.join(dir, 'cortex.db');
     const runs = partyRuns();
     const db = new Database(file);
     try {
-      assert.deepEqual(migrate(db, MIGRATIONS.filter((m) => m.version < BEFORE)), [1, 2]);
+      assert.deepEqual(migrate(db, MIGRATIONS.filter((m) => m.version < BEFORE)), [1, 2, 3]);
       const insert = db.prepare(
         `INSERT INTO runs (id, workflow_id, status, concurrency_key, created_at, version, body)
          VALUES (@id, @workflow_id, @status, @concurrency_key, @created_at, @version, @body)`,
@@ -57,7 +57,7 @@ describe('migration 4 backfills run_parties: SQLite', () => {
     }
     const reopened = new Database(file);
     try {
-      assert.deepEqual(appliedVersions(reopened), [1, 2, 4]);
+      assert.deepEqual(appliedVersions(reopened), [1, 2, 3, 4]);
     } finally {
       reopened.close();
     }
@@ -73,7 +73,7 @@ describe('migration 4 backfills run_parties: PostgreSQL', () => {
     const runs = partyRuns();
     const pool = schemaPool(schema);
     try {
-      assert.deepEqual(await pgMigrate(pool, schema, PG_MIGRATIONS.filter((m) => m.version < BEFORE)), [1, 2]);
+      assert.deepEqual(await pgMigrate(pool, schema, PG_MIGRATIONS.filter((m) => m.version < BEFORE)), [1, 2, 3]);
       for (const run of runs) {
         await pool.query('SELECT cortex_apply($1::jsonb, $2::bigint, 0::smallint)', [mutationDocument({ run: { insert: run } }, run.created_at), run.created_at]);
       }
@@ -84,7 +84,7 @@ describe('migration 4 backfills run_parties: PostgreSQL', () => {
       } finally {
         await store.close();
       }
-      assert.deepEqual(await pgApplied(pool), [1, 2, 4]);
+      assert.deepEqual(await pgApplied(pool), [1, 2, 3, 4]);
     } finally {
       await pool.end();
     }

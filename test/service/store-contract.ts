@@ -26,6 +26,7 @@ import {
   type Mutation,
   type Store,
 } from '../../service/src/store/store.ts';
+import { approvalListContract } from './store-contract-approval-list.ts';
 
 // ---------------------------------------------------------------- factories
 
@@ -1040,6 +1041,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
         assert.equal(await store.countTimers(), 0);
       });
     });
+
+    approvalListContract(() => store, makeApproval);
 
     describe('stats', () => {
       const apply = (...stats: StatsDelta[]) => store.apply({ stats });

@@ -14,11 +14,13 @@ export type WorkflowRunOperation =
   | 'start'
   | 'startPhase';
 export type MetricsOperation = 'contractorPerformance' | 'workflowStats';
+export type ApprovalOperation = 'cancel' | 'get' | 'getAll';
 
 export type CortexNodeType =
   | { resource: 'handoff'; operation: HandoffOperation }
   | { resource: 'workflowRun'; operation: WorkflowRunOperation }
-  | { resource: 'metrics'; operation: MetricsOperation };
+  | { resource: 'metrics'; operation: MetricsOperation }
+  | { resource: 'approval'; operation: ApprovalOperation };
 
 /** One operation of one item: its JSON answer (a list gives one output item per entry). */
 export interface ItemOperation {

@@ -5,12 +5,13 @@
 
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import * as approval from './approval/Approval.resource.ts';
 import * as handoff from './handoff/Handoff.resource.ts';
 import * as metrics from './metrics/Metrics.resource.ts';
 import type { CortexNodeType, ItemOperation } from './node.type.ts';
 import * as workflowRun from './workflowRun/WorkflowRun.resource.ts';
 
-const RESOURCES: Record<string, Record<string, unknown>> = { handoff, workflowRun, metrics };
+const RESOURCES: Record<string, Record<string, unknown>> = { handoff, workflowRun, metrics, approval };
 
 function operationOf({ resource, operation }: CortexNodeType): ItemOperation | undefined {
   const found = RESOURCES[resource]?.[operation] as Partial<ItemOperation> | undefined;

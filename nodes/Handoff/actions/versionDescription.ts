@@ -2,6 +2,7 @@
 
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type { INodeTypeDescription } from 'n8n-workflow';
+import * as approval from './approval/Approval.resource.ts';
 import * as handoff from './handoff/Handoff.resource.ts';
 import * as metrics from './metrics/Metrics.resource.ts';
 import * as workflowRun from './workflowRun/WorkflowRun.resource.ts';
@@ -11,7 +12,7 @@ import * as workflowRun from './workflowRun/WorkflowRun.resource.ts';
  * n8n evaluates this expression against the node's parameters, in the editor and the engine.
  */
 export const OUTPUTS_EXPRESSION: `={{${string}}}` =
-  '={{ $parameter.resource !== "workflowRun" && $parameter.resource !== "metrics" && $parameter.operation === "waitForCompletion" ? [{ "type": "main", "displayName": "Completed" }, { "type": "main", "displayName": "Failed / Timed Out" }] : [{ "type": "main" }] }}';
+  '={{ $parameter.resource !== "workflowRun" && $parameter.resource !== "metrics" && $parameter.resource !== "approval" && $parameter.operation === "waitForCompletion" ? [{ "type": "main", "displayName": "Completed" }, { "type": "main", "displayName": "Failed / Timed Out" }] : [{ "type": "main" }] }}';
 
 /**
  * What version 1 of the node consists of: inputs, outputs, credential, the resume webhook and
@@ -31,6 +32,7 @@ export const versionDescription: Pick<INodeTypeDescription, 'inputs' | 'outputs'
       type: 'options',
       noDataExpression: true,
       options: [
+        { name: 'Approval', value: 'approval', description: 'Human approvals: read them, list them, cancel one' },
         { name: 'Handoff', value: 'handoff', description: 'Work handed from one contractor to another' },
         { name: 'Metric', value: 'metrics', description: 'Workflow stats and contractor performance' },
         { name: 'Workflow Run', value: 'workflowRun', description: 'A run of a workflow definition, its phases and rollback' },
@@ -40,5 +42,6 @@ export const versionDescription: Pick<INodeTypeDescription, 'inputs' | 'outputs'
     ...handoff.description,
     ...workflowRun.description,
     ...metrics.description,
+    ...approval.description,
   ],
 };

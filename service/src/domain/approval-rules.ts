@@ -5,10 +5,11 @@
 //      ├──approve, the Nth approval──────────────────────────▶ approved  (approvals_reached)
 //      ├──reject, reject_on_first_rejection──────────────────▶ rejected  (rejected)
 //      ├──reject, too few undecided approvers left to reach N─▶ rejected  (approval_impossible)
-//      └──deadline (the timer sweeper)───────────────────────▶ timed_out (deadline)
+//      ├──deadline (the timer sweeper)───────────────────────▶ timed_out (deadline)
+//      └──cancel (its creator or an admin)───────────────────▶ cancelled (cancelled)
 //
-// approved, rejected and timed_out are final: a decision then is refused (409
-// approval_decided). Each approver counts once (409 already_decided); someone not on the
+// approved, rejected, timed_out and cancelled are final: a decision then is refused (409
+// approval_decided), and so is a cancellation (409 illegal_transition). Each approver counts once (409 already_decided); someone not on the
 // list is refused (403 not_an_approver); a decision at or after the deadline is refused
 // (409 approval_expired) even before the sweeper has timed the approval out, so a late
 // click can never turn a timeout into an approval.
@@ -16,11 +17,12 @@
 import { CortexError, conflict } from './errors.ts';
 import type { Approval, ApprovalDecision, ApprovalStatus, ApprovalVerdict, JsonObject } from './types.ts';
 
-export const FINAL_APPROVAL_STATUSES: readonly ApprovalStatus[] = ['approved', 'rejected', 'timed_out'];
+export const FINAL_APPROVAL_STATUSES: readonly ApprovalStatus[] = ['approved', 'rejected', 'timed_out', 'cancelled'];
 export const APPROVAL_EVENT = {
   approved: 'approval.approved',
   rejected: 'approval.rejected',
   timed_out: 'approval.timed_out',
+  cancelled: 'approval.cancelled',
 } as const;
 
 export const GROUP_PREFIX = 'group:';
@@ -103,6 +105,21 @@ export function timeOut(current: Approval, now: number): Approval {
   return finish({ ...current, version: current.version + 1, updated_at: now }, 'timed_out', 'deadline', now);
 }
 
+/**
+ * The approval cancelled at `now` by `actor` (the caller checked who may). Only a pending
+ * approval before its deadline can be cancelled: afterwards it is settled, or about to time out.
+ */
+export function cancel(current: Approval, actor: string, reason: string | null, now: number): Approval {
+  if (isFinal(current)) {
+    throw conflict('illegal_transition', `cannot cancel approval ${current.approval_id}: it is ${current.status.replace('_', ' ')}`);
+  }
+  if (now >= current.deadline_at) {
+    throw conflict('approval_expired', `cannot cancel approval ${current.approval_id}: its deadline has passed`);
+  }
+  const next: Approval = { ...current, cancelled_by: actor, cancel_reason: reason, version: current.version + 1, updated_at: now };
+  return finish(next, 'cancelled', 'cancelled', now);
+}
+
 function finish(approval: Approval, status: ApprovalStatus, reason: string, now: number): Approval {
   return { ...approval, status, outcome_reason: reason, finished_at: now };
 }
@@ -131,6 +148,8 @@ export function approvalPayload(approval: Approval): JsonObject {
     context: approval.context,
     status: approval.status,
     outcome_reason: approval.outcome_reason,
+    cancelled_by: approval.cancelled_by ?? null,
+    cancel_reason: approval.cancel_reason ?? null,
     required_approvals: approval.required_approvals,
     reject_on_first_rejection: approval.reject_on_first_rejection,
     approvals,

@@ -3,18 +3,18 @@
 // deadline timer, the history rows and the outgoing events — each change one Mutation.
 //
 // The callback (the n8n resume URL) is a subscription filtered on the approval's id,
-// created in the same transaction as the approval, to the three final events; it is
+// created in the same transaction as the approval, to the four final events; it is
 // delivered through the signed outbox like every callback and retired after the final one.
 
 import { randomUUID } from 'node:crypto';
 import { CortexError, forbidden, invalid, notFound, type ErrorDetail } from './errors.ts';
 import { commit, type IdempotencyRequest, type Outcome } from './commit.ts';
-import { APPROVAL_EVENT, applyDecision, approvalPayload, isFinal, resolveApprovers, timeOut, type DecisionInput } from './approval-rules.ts';
+import { APPROVAL_EVENT, applyDecision, approvalPayload, cancel, isFinal, resolveApprovers, timeOut, type DecisionInput } from './approval-rules.ts';
 import { isAdmin, type Clock, type DomainObserver, type Principal } from './principal.ts';
 import { redactSecrets } from './redact.ts';
 import { generateWebhookSecret } from './webhook-signature.ts';
 import type { Approval, ApprovalVerdict, EventType, HistoryEvent, JsonObject, OutgoingEvent, Subscription, Timer } from './types.ts';
-import type { Mutation, Store } from '../store/store.ts';
+import type { ApprovalQuery, Mutation, Page, Store } from '../store/store.ts';
 
 export interface CreateApprovalInput {
   approval_id?: string;
@@ -39,7 +39,7 @@ export interface CreatedApproval {
 /** Longest deadline accepted: a year. */
 export const MAX_DEADLINE_MS = 365 * 86_400_000;
 const DEADLINE_KIND = 'deadline';
-const FINAL_EVENTS: EventType[] = [APPROVAL_EVENT.approved, APPROVAL_EVENT.rejected, APPROVAL_EVENT.timed_out];
+const FINAL_EVENTS: EventType[] = [APPROVAL_EVENT.approved, APPROVAL_EVENT.rejected, APPROVAL_EVENT.timed_out, APPROVAL_EVENT.cancelled];
 
 export class ApprovalService {
   private readonly store: Store;
@@ -130,6 +130,16 @@ export class ApprovalService {
     return approval;
   }
 
+  /**
+   * Newest first. The admin lists every approval; a contractor the ones it created (as with
+   * get): its own name is the created_by filter, and a created_by naming another token matches nothing.
+   */
+  async list(principal: Principal, query: ApprovalQuery): Promise<Page<Approval>> {
+    if (isAdmin(principal)) return await this.store.listApprovals(query);
+    if (query.created_by !== undefined && query.created_by !== principal.name) return { items: [], next_cursor: null };
+    return await this.store.listApprovals({ ...query, created_by: principal.name });
+  }
+
   /** Without authorization: the approval page checks the signed link instead. */
   async find(id: string): Promise<Approval | null> {
     return await this.store.getApproval(id);
@@ -160,6 +170,21 @@ export class ApprovalService {
   async decideByLink(id: string, input: { approver: string; decision: ApprovalVerdict; comment?: string | null }): Promise<Outcome<Approval>> {
     const approver: Principal = { name: input.approver, role: 'contractor' };
     return await this.decide(id, { approver: input.approver, decision: input.decision, comment: input.comment ?? null, via: 'link' }, approver);
+  }
+
+  /**
+   * Its creator or an admin withdraws a pending approval: cancelled, with a history event, its
+   * deadline timer cleared and approval.cancelled to its callback, like any other outcome.
+   */
+  async cancel(principal: Principal, id: string, reason: string | null, idempotency?: IdempotencyRequest): Promise<Outcome<Approval>> {
+    return await commit(this.store, this.clock, principal, idempotency, async () => {
+      const current = await this.store.getApproval(id);
+      if (!current) throw notFound('approval', id);
+      if (!this.mayRead(principal, current)) throw forbidden(`only ${current.created_by} (its creator) or an admin may cancel approval ${id}`);
+      const now = this.clock.now();
+      const next = cancel(current, principal.name, reason, now);
+      return { record: next, status: 200, mutation: this.changeMutation(current, next, principal.name, now, null) };
+    });
   }
 
   /** Fires an approval's deadline; false when it no longer applies (decided, or not due). */
@@ -217,6 +242,7 @@ export class ApprovalService {
           outcome_reason: next.outcome_reason,
           approved_by: next.decisions.filter((d) => d.decision === 'approve').map((d) => d.approver),
           rejected_by: next.decisions.filter((d) => d.decision === 'reject').map((d) => d.approver),
+          ...(next.status === 'cancelled' ? { reason: next.cancel_reason ?? null } : {}),
         }),
       );
       outgoing.push({ type, attributes: { approval_id: next.approval_id }, payload: { approval: approvalPayload(next) } });

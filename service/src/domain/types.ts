@@ -179,6 +179,7 @@ export const EVENT_TYPES = [
   'approval.approved',
   'approval.rejected',
   'approval.timed_out',
+  'approval.cancelled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -225,7 +226,7 @@ export interface OutboxMessage {
 
 // ---------------------------------------------------------------- approvals
 
-export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'timed_out'] as const;
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'timed_out', 'cancelled'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export type ApprovalVerdict = 'approve' | 'reject';
 
@@ -254,8 +255,11 @@ export interface Approval {
   reject_on_first_rejection: boolean;
   status: ApprovalStatus;
   decisions: ApprovalDecision[];
-  /** Why it ended: approvals_reached | rejected | approval_impossible | deadline. */
+  /** Why it ended: approvals_reached | rejected | approval_impossible | deadline | cancelled. */
   outcome_reason: string | null;
+  /** Who cancelled it (its creator or an admin), and why; absent on approvals never cancelled. */
+  cancelled_by?: string | null;
+  cancel_reason?: string | null;
   deadline_at: number;
   /** The n8n resume URL (or any URL) that the outcome is delivered to, through a subscription. */
   callback_url: string | null;

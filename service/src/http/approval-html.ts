@@ -102,7 +102,7 @@ ${body}
 }
 
 const VERDICT: Record<string, string> = { approved: 'Approved', rejected: 'Rejected', pending: 'Pending' };
-const STATUS: Record<Approval['status'], string> = { pending: 'waiting for decisions', approved: 'approved', rejected: 'rejected', timed_out: 'timed out' };
+const STATUS: Record<Approval['status'], string> = { pending: 'waiting for decisions', approved: 'approved', rejected: 'rejected', timed_out: 'timed out', cancelled: 'cancelled' };
 
 export const statusText = (approval: Approval): string => STATUS[approval.status];
 

@@ -7,7 +7,7 @@
 // cookie exists for a cross-site request to ride on; an Origin header, when the browser sends
 // one, must be the page's own origin.
 //
-// Answers: 200 the page (or "already decided"), 403 a link that is not valid (tampered,
+// Answers: 200 the page (or "already decided", or "cancelled"), 403 a link that is not valid (tampered,
 // incomplete, someone else's origin), 404 no such approval, 409 a decision that comes too
 // late (already decided, by this approver or overall), 410 the link or the approval expired.
 // Every answer has a strict CSP (no script at all, one nonce'd style sheet, forms only to
@@ -59,6 +59,14 @@ const invalidLink = (res: Response) =>
 const expired = (res: Response, approval: Approval | null) =>
   send(res, 410, 'Link expired', (approval ? requestSection(approval) : '') + notice('expired', 'This approval request has expired.', 'Its deadline has passed; decisions are no longer accepted.'));
 
+/** A cancelled request: who withdrew it, when and why; no form. */
+function cancelled(res: Response, status: number, approval: Approval): void {
+  const when = approval.finished_at === null ? '' : ` at ${new Date(approval.finished_at).toISOString()}`;
+  const why = approval.cancel_reason ? ` The reason given: ${approval.cancel_reason}` : ' No reason was given.';
+  const text = `${approval.cancelled_by ?? 'Its creator'} withdrew it${when}; decisions are no longer accepted.${why}`;
+  send(res, status, 'Request cancelled', requestSection(approval) + notice('cancelled', 'This approval request was cancelled.', text));
+}
+
 /** The approver's own earlier decision, or the outcome that others' decisions reached. */
 function alreadyDecided(res: Response, status: number, approval: Approval, approver: string): void {
   const own = approval.decisions.find((d) => d.approver === approver);
@@ -96,6 +104,10 @@ export function approvalPageRouter(deps: ApprovalPageDeps): Router {
   const closed = (res: Response, approval: Approval, approver: string, status: number): boolean => {
     if (approval.decisions.some((d) => d.approver === approver)) {
       alreadyDecided(res, status, approval, approver);
+      return true;
+    }
+    if (approval.status === 'cancelled') {
+      cancelled(res, status, approval);
       return true;
     }
     if (approval.status === 'timed_out' || approval.deadline_at <= deps.clock.now()) {
@@ -142,6 +154,7 @@ export function approvalPageRouter(deps: ApprovalPageDeps): Router {
     } catch (error) {
       if (!(error instanceof CortexError)) throw error;
       const fresh = (await deps.approvals.find(link.approval.approval_id)) ?? link.approval;
+      if (fresh.status === 'cancelled') return cancelled(res, 409, fresh);
       if (error.code === 'approval_expired') return expired(res, fresh);
       if (error.code === 'already_decided' || error.code === 'approval_decided') return alreadyDecided(res, 409, fresh, link.approver);
       send(res, 409, 'Not recorded', notice('not-recorded', 'Your decision was not recorded.', error.message));

@@ -17,8 +17,8 @@ export const ErrorInfo = z.strictObject({
   code: z.string().min(1).max(100).regex(/^[a-z0-9_.-]+$/i, 'letters, digits, "_", "." and "-"'),
   message: z.string().max(4000).default(''),
 });
-const Limit = z.coerce.number().int().min(1).max(500).default(50);
-const Cursor = z.string().max(1000).optional();
+export const Limit = z.coerce.number().int().min(1).max(500).default(50);
+export const Cursor = z.string().max(1000).optional();
 
 export const HandoffIdParams = z.strictObject({ id: Id });
 export const CreateHandoffBody = z.strictObject({

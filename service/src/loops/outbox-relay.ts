@@ -14,7 +14,7 @@ import type { EventType, OutboxMessage } from '../domain/types.ts';
 
 const FINAL_HANDOFF_EVENTS: ReadonlySet<EventType> = new Set(['handoff.completed', 'handoff.failed', 'handoff.timed_out', 'handoff.cancelled']);
 const FINAL_RUN_EVENTS: ReadonlySet<EventType> = new Set(['run.completed', 'run.failed']);
-const FINAL_APPROVAL_EVENTS: ReadonlySet<EventType> = new Set(['approval.approved', 'approval.rejected', 'approval.timed_out']);
+const FINAL_APPROVAL_EVENTS: ReadonlySet<EventType> = new Set(['approval.approved', 'approval.rejected', 'approval.timed_out', 'approval.cancelled']);
 
 export interface RelayDeps {
   store: Store;

@@ -9,6 +9,7 @@
 
 import type {
   Approval,
+  ApprovalStatus,
   Handoff,
   HandoffStatus,
   HistoryEvent,
@@ -112,6 +113,16 @@ export interface RunQuery {
   limit: number;
 }
 
+export interface ApprovalQuery {
+  status?: ApprovalStatus;
+  /** The token name that created them. */
+  created_by?: string;
+  /** Only approvals that list this approver identity (groups as expanded at creation). */
+  approver?: string;
+  cursor?: string;
+  limit: number;
+}
+
 /** A timer leased to one sweeper until `lease_until`. */
 export interface DueTimer extends Timer {
   lease_until: number;
@@ -164,6 +175,8 @@ export interface Store {
   listRuns(query: RunQuery): Promise<Page<Run>>;
 
   getApproval(id: string): Promise<Approval | null>;
+  /** Newest first (created_at desc, id desc). */
+  listApprovals(query: ApprovalQuery): Promise<Page<Approval>>;
 
   /** Oldest first, after `afterSeq`. */
   listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]>;

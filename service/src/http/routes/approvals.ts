@@ -3,12 +3,12 @@
 
 import { z } from 'zod';
 import { defineRoute, type RouteSpec } from '../route.ts';
-import { ErrorView, HistoryQuery, HistoryView, Id, JsonObject, PageOf } from '../schemas.ts';
+import { Cursor, ErrorView, HistoryQuery, HistoryView, Id, JsonObject, Limit, PageOf, Slug } from '../schemas.ts';
 import { historyView } from './handoffs.ts';
 import { approvalPayload } from '../../domain/approval-rules.ts';
 import type { ApprovalLinks } from '../../domain/approval-links.ts';
 import type { ApprovalService } from '../../domain/approvals.ts';
-import type { Approval } from '../../domain/types.ts';
+import { APPROVAL_STATUSES, type Approval } from '../../domain/types.ts';
 
 const APPROVER = /^(?:group:[a-z0-9][a-z0-9._-]{0,62}|[A-Za-z0-9][A-Za-z0-9._@+-]{0,99})$/;
 
@@ -32,22 +32,36 @@ export const CreateApprovalBody = z.strictObject({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .max(2000)
     .optional()
-    .describe('called (signed, through the outbox) with approval.approved / rejected / timed_out, e.g. n8n\'s $execution.resumeUrl'),
+    .describe('called (signed, through the outbox) with approval.approved / rejected / timed_out / cancelled, e.g. n8n\'s $execution.resumeUrl'),
 });
 
+const ApproverIdentity = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/, 'an approver identity');
+
 export const DecisionBody = z.strictObject({
-  approver: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/, 'an approver identity'),
+  approver: ApproverIdentity,
   decision: z.enum(['approve', 'reject']),
   comment: z.string().max(2000).nullable().optional(),
 });
 
 export const ApprovalIdParams = z.strictObject({ id: Id });
 
+export const CancelApprovalBody = z.strictObject({
+  reason: z.string().max(2000).optional().describe('why it is withdrawn; shown on the approval page and in the outcome'),
+});
+
+export const ListApprovalsQuery = z.strictObject({
+  status: z.enum(APPROVAL_STATUSES).optional(),
+  created_by: Slug.optional().describe('the token name that created them; a contractor token sees only its own approvals'),
+  approver: ApproverIdentity.optional().describe('only approvals this identity may decide (groups as expanded when the approval was created)'),
+  cursor: Cursor,
+  limit: Limit,
+});
+
 const ApprovalView = z
   .looseObject({
     approval_id: z.string(),
     title: z.string(),
-    status: z.enum(['pending', 'approved', 'rejected', 'timed_out']),
+    status: z.enum(APPROVAL_STATUSES),
     required_approvals: z.number().int(),
     approvers: z.array(z.object({ approver: z.string(), status: z.string(), decided_at: z.string().nullable(), comment: z.string().nullable() })),
     decisions: z.array(z.object({ approver: z.string(), decision: z.string(), comment: z.string().nullable(), at: z.string(), via: z.string() })),
@@ -63,7 +77,7 @@ const errors = {
   401: { description: 'missing or unknown bearer token', schema: ErrorView },
   403: { description: 'not the creator (nor the admin); or not an approver', schema: ErrorView },
   404: { description: 'no such approval', schema: ErrorView },
-  409: { description: 'already decided (by this approver, or the outcome is settled) or past the deadline', schema: ErrorView },
+  409: { description: 'already decided (by this approver, or the outcome is settled), cancelled, or past the deadline', schema: ErrorView },
   422: { description: 'Idempotency-Key reused with a different request', schema: ErrorView },
 };
 
@@ -86,6 +100,18 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
           body: { ...view(approval), ...(secret && approval.subscription_id ? { callback: { subscription_id: approval.subscription_id, secret } } : {}) },
           headers: { ETag: `"${approval.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
         };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/approvals',
+      tag: 'approvals',
+      summary: 'List approvals, newest first, without their links (GET one for those); the admin sees all, a contractor the ones it created',
+      query: ListApprovalsQuery,
+      responses: { 200: { description: 'one page', schema: PageOf(ApprovalView) }, ...errors },
+      handler: async ({ principal, query }) => {
+        const page = await approvals.list(principal, query);
+        return { status: 200, body: { items: page.items.map(approvalPayload), next_cursor: page.next_cursor } };
       },
     }),
     defineRoute({
@@ -125,6 +151,24 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       responses: { 200: { description: 'the approval after the decision', schema: ApprovalView }, ...errors },
       handler: async ({ principal, params, body, idempotency }) => {
         const outcome = await approvals.decideAsAdmin(principal, params.id, body, idempotency);
+        return {
+          status: outcome.status,
+          body: view(outcome.record),
+          headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/approvals/:id/cancel',
+      tag: 'approvals',
+      summary: 'Cancel a pending approval (its creator or the admin): status cancelled, approval.cancelled to its callback; 409 once it is settled',
+      params: ApprovalIdParams,
+      body: CancelApprovalBody,
+      idempotent: true,
+      responses: { 200: { description: 'the cancelled approval', schema: ApprovalView }, ...errors },
+      handler: async ({ principal, params, body, idempotency }) => {
+        const outcome = await approvals.cancel(principal, params.id, body.reason?.trim() || null, idempotency);
         return {
           status: outcome.status,
           body: view(outcome.record),

@@ -15,6 +15,7 @@
 // reason the stats counters are sharded (see below).
 
 import { APPLY_FUNCTION_SQL } from './apply-function.ts';
+import { APPROVALS_LIST_MIGRATION_SQL } from './approval-list.ts';
 import { APPROVALS_MIGRATION_SQL } from './approvals.ts';
 import { RUN_PARTIES_MIGRATION_SQL } from './run-parties.ts';
 
@@ -188,7 +189,6 @@ ${APPLY_FUNCTION_SQL}`;
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'approvals', sql: APPROVALS_MIGRATION_SQL },
-  // Version 3 is taken by another branch's migration. migrate.ts applies every version it
-  // has not recorded, in ascending order, so the versions need not be contiguous.
+  { version: 3, name: 'approvals_list', sql: APPROVALS_LIST_MIGRATION_SQL },
   { version: 4, name: 'run_parties', sql: RUN_PARTIES_MIGRATION_SQL },
 ];

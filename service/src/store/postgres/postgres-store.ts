@@ -27,6 +27,7 @@ import {
   IdempotencyKeyTaken,
   type ContractorStatsRow,
   type DueTimer,
+  type ApprovalQuery,
   type HandoffQuery,
   type Mutation,
   type Page,
@@ -36,6 +37,7 @@ import {
 } from '../store.ts';
 import { canonicalJson, historyFromRow, subscriptionFromRow, subscriptionParams, type HistoryRow, type SubscriptionRow } from '../sqlite/rows.ts';
 import { PgListQueries } from './lists.ts';
+import { listApprovals } from './approval-list.ts';
 import { checkSchemaName, migrate } from './migrate.ts';
 import { SQL } from './sql.ts';
 import { needsApprovalApply } from './approvals.ts';
@@ -167,6 +169,10 @@ export class PostgresStore implements Store {
 
   async getApproval(id: string): Promise<Approval | null> {
     return this.body<Approval>('getApproval', [id]);
+  }
+
+  listApprovals(query: ApprovalQuery): Promise<Page<Approval>> {
+    return listApprovals(this.pool, query);
   }
 
   async listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]> {

@@ -5,6 +5,7 @@
 // columns and the whole record as JSON in `body`. Indexes end in (created_at, id) so that
 // a filtered list walks an index newest-first and stops after one page.
 
+import { APPROVALS_LIST_MIGRATION_SQL } from './approval-list.ts';
 import { APPROVALS_MIGRATION_SQL } from './approvals.ts';
 import { RUN_PARTIES_MIGRATION_SQL } from './run-parties.ts';
 
@@ -180,7 +181,6 @@ CREATE TABLE workflow_duration_buckets (
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', sql: init },
   { version: 2, name: 'approvals', sql: APPROVALS_MIGRATION_SQL },
-  // Version 3 is taken by another branch's migration. migrate.ts applies every version it
-  // has not recorded, in ascending order, so the versions need not be contiguous.
+  { version: 3, name: 'approvals_list', sql: APPROVALS_LIST_MIGRATION_SQL },
   { version: 4, name: 'run_parties', sql: RUN_PARTIES_MIGRATION_SQL },
 ];

@@ -23,6 +23,7 @@ import {
   DuplicateRecord,
   type ContractorStatsRow,
   type DueTimer,
+  type ApprovalQuery,
   type HandoffQuery,
   type Mutation,
   type Page,
@@ -33,6 +34,7 @@ import {
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { ListQueries } from './lists.ts';
+import { ApprovalListQuery } from './approval-list.ts';
 import { migrate } from './migrate.ts';
 import {
   canonicalJson,
@@ -80,6 +82,7 @@ export class SqliteStore implements Store {
   private checkpointer: Checkpointer | null;
   private readonly writer: MutationWriter;
   private readonly lists: ListQueries;
+  private readonly approvalList: ApprovalListQuery;
   /** Store.apply: concurrent mutations commit together (group-commit.ts). */
   private readonly committer: GroupCommitter;
   private readonly claimTimersTx: Database.Transaction<(now: number, limit: number, leaseMs: number) => DueTimer[]>;
@@ -121,6 +124,7 @@ export class SqliteStore implements Store {
     this.stmts = prepareStatements(db);
     this.writer = new MutationWriter(this.stmts);
     this.lists = new ListQueries(db);
+    this.approvalList = new ApprovalListQuery(db);
     this.committer = new GroupCommitter(db, this.writer);
     this.claimTimersTx = db.transaction((now: number, limit: number, leaseMs: number) => {
       const rows = this.stmts.selectDueTimers.all(now, now, limit);
@@ -208,6 +212,10 @@ export class SqliteStore implements Store {
   async getApproval(id: string): Promise<Approval | null> {
     const body = this.stmts.getApproval.get(id);
     return body === undefined ? null : parseBody<Approval>(body);
+  }
+
+  async listApprovals(query: ApprovalQuery): Promise<Page<Approval>> {
+    return this.approvalList.page(query);
   }
 
   async listHistory(subject: SubjectKind, id: string, afterSeq: number, limit: number): Promise<HistoryEvent[]> {

@@ -1,0 +1,27 @@
+// The Approval resource: read and withdraw the approvals an Approval Gate (or anyone) created.
+
+import type { INodeProperties } from 'n8n-workflow';
+import * as cancel from './cancel.operation.ts';
+import * as get from './get.operation.ts';
+import * as getAll from './getAll.operation.ts';
+
+export { cancel, get, getAll };
+
+export const description: INodeProperties[] = [
+  {
+    displayName: 'Operation',
+    name: 'operation',
+    type: 'options',
+    noDataExpression: true,
+    displayOptions: { show: { resource: ['approval'] } },
+    options: [
+      { name: 'Cancel', value: 'cancel', description: 'Withdraw a pending approval you created', action: 'Cancel an approval' },
+      { name: 'Get', value: 'get', description: 'Get an approval with its decisions', action: 'Get an approval' },
+      { name: 'Get Many', value: 'getAll', description: 'List approvals', action: 'Get many approvals' },
+    ],
+    default: 'get',
+  },
+  ...get.description,
+  ...getAll.description,
+  ...cancel.description,
+];

@@ -1,0 +1,89 @@
+// Approval → Get Many: GET /v1/approvals with filters, following the cursor (cortexList). The
+// admin's token lists every approval, a contractor's the ones it created.
+
+import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import { cortexList } from '../../../shared/cortex-transport.ts';
+import { optionalString } from '../common.ts';
+import { approvalResource } from './fields.ts';
+
+const properties: INodeProperties[] = [
+  {
+    displayName: 'Return All',
+    name: 'returnAll',
+    type: 'boolean',
+    default: false,
+    description: 'Whether to return all results or only up to a given limit',
+  },
+  {
+    displayName: 'Limit',
+    name: 'limit',
+    type: 'number',
+    typeOptions: { minValue: 1 },
+    default: 50,
+    displayOptions: { show: { returnAll: [false] } },
+    description: 'Max number of results to return',
+  },
+  {
+    displayName: 'Filters',
+    name: 'filters',
+    type: 'collection',
+    placeholder: 'Add Filter',
+    default: {},
+    options: [
+      {
+        displayName: 'Approver',
+        name: 'approver',
+        type: 'string',
+        default: '',
+        placeholder: 'e.g. alice@example.com',
+        description: 'Only approvals this identity may decide (groups count as expanded when the approval was created)',
+      },
+      {
+        displayName: 'Created By',
+        name: 'createdBy',
+        type: 'string',
+        default: '',
+        description: 'Only approvals created with this token name (a contractor token sees only its own)',
+      },
+      {
+        displayName: 'Status',
+        name: 'status',
+        type: 'options',
+        default: 'pending',
+        options: [
+          { name: 'Approved', value: 'approved' },
+          { name: 'Cancelled', value: 'cancelled' },
+          { name: 'Pending', value: 'pending' },
+          { name: 'Rejected', value: 'rejected' },
+          { name: 'Timed Out', value: 'timed_out' },
+        ],
+        description: 'Only approvals in this status',
+      },
+    ],
+  },
+];
+
+export const description = updateDisplayOptions(approvalResource('getAll'), properties);
+
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
+  const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
+  const limit = returnAll ? 0 : (this.getNodeParameter('limit', itemIndex, 50) as number);
+  const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
+  const qs: IDataObject = {};
+  for (const [option, field] of [
+    ['status', 'status'],
+    ['createdBy', 'created_by'],
+    ['approver', 'approver'],
+  ] as const) {
+    const value = optionalString(filters[option]);
+    if (value) qs[field] = value;
+  }
+  if (typeof qs.approver === 'string' && qs.approver.startsWith('group:')) {
+    throw new NodeOperationError(this.getNode(), 'Approver must be one identity, not a group', {
+      itemIndex,
+      description: `Item ${itemIndex}: got "${qs.approver}". Approvals list each group's members; filter by one of them.`,
+    });
+  }
+  return await cortexList(this, '/v1/approvals', qs, limit, itemIndex);
+}
