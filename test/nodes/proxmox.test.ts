@@ -431,9 +431,16 @@ describe('Proxmox node on the n8n engine', () => {
     });
 
     it('with "Wait for Lock" off, a locked VM fails at once with Proxmox’s message', async () => {
-      const [cloned] = await ok({ resource: 'vm', operation: 'clone', vmId: id(9000), options: { ...FAST, waitForTask: false } });
-      const error = await fails({ resource: 'vm', operation: 'updateConfig', vmId: id(Number(cloned?.vmid)), config: { cores: 4 }, options: { ...FAST, waitForLock: false } });
-      assert.equal(error.message, 'VM is locked (clone)');
+      // A slow clone, so that the lock is surely still held on a loaded machine when the change arrives.
+      const usual = sim.taskDurations.qmclone!;
+      sim.taskDurations.qmclone = 50_000;
+      try {
+        const [cloned] = await ok({ resource: 'vm', operation: 'clone', vmId: id(9000), options: { ...FAST, waitForTask: false } });
+        const error = await fails({ resource: 'vm', operation: 'updateConfig', vmId: id(Number(cloned?.vmid)), config: { cores: 4 }, options: { ...FAST, waitForLock: false } });
+        assert.equal(error.message, 'VM is locked (clone)');
+      } finally {
+        sim.taskDurations.qmclone = usual;
+      }
       await sim.idle();
     });
 
