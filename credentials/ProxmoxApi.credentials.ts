@@ -8,6 +8,7 @@ import type {
   Icon,
   INodeProperties,
 } from 'n8n-workflow';
+import { parseSession, sessionScope, sharedLogin, userId } from '../nodes/Proxmox/transport/login.ts';
 
 /** The base URL without a trailing slash or /api2/json: https://host:8006. */
 function origin(credentials: ICredentialDataDecryptedObject): string {
@@ -26,26 +27,13 @@ function tlsOptions(credentials: ICredentialDataDecryptedObject): Partial<IHttpR
   };
 }
 
-interface Session {
-  ticket: string;
-  csrf: string;
-}
-
-function parseSession(value: unknown): Session | undefined {
-  if (typeof value !== 'string' || !value.startsWith('{')) return undefined;
-  try {
-    const parsed = JSON.parse(value) as Partial<Session>;
-    return typeof parsed.ticket === 'string' && typeof parsed.csrf === 'string' ? { ticket: parsed.ticket, csrf: parsed.csrf } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Proxmox VE: an API token (USER@REALM!TOKENID + secret, header `PVEAPIToken`) or a
  * user's password exchanged for a ticket (cookie `PVEAuthCookie`, plus the
- * `CSRFPreventionToken` header on writes). Tickets live 2 hours; n8n renews them through
- * preAuthentication when the stored one is missing or the server answers 401.
+ * `CSRFPreventionToken` header on writes), answering a TOTP second factor when the user has one
+ * (nodes/Proxmox/transport/login.ts). Tickets live 2 hours; the session is kept in the credential
+ * across executions and n8n logs in again through preAuthentication when it is missing or the
+ * server answers 401 (then sends the request once more).
  */
 export class ProxmoxApi implements ICredentialType {
   name = 'proxmoxApi';
@@ -72,7 +60,7 @@ export class ProxmoxApi implements ICredentialType {
       type: 'options',
       options: [
         { name: 'API Token', value: 'apiToken', description: 'USER@REALM!TOKENID and its secret (recommended for automation)' },
-        { name: 'Username and Password', value: 'ticket', description: 'A login ticket with CSRF token, renewed when it expires' },
+        { name: 'Username and Password', value: 'ticket', description: 'A login ticket (valid 2 hours) with its CSRF token; optionally a TOTP second factor. Logged in again when it expires.' },
       ],
       default: 'apiToken',
     },
@@ -123,6 +111,17 @@ export class ProxmoxApi implements ICredentialType {
       displayOptions: { show: { authMethod: ['ticket'] } },
     },
     {
+      displayName: 'TOTP Secret',
+      name: 'totpSecret',
+      type: 'string',
+      typeOptions: { password: true },
+      default: '',
+      placeholder: 'JBSWY3DPEHPK3PXP',
+      description:
+        "Only for a user with a TOTP second factor (two-factor authentication): the base32 secret shown when the factor was added (the secret= part of its otpauth:// link). The node computes the 6-digit code itself (RFC 6238: SHA-1, 30 s), so the n8n host's clock must be right to within about 30 s. WebAuthn, Yubico and recovery keys cannot be answered automatically: use an API token instead.",
+      displayOptions: { show: { authMethod: ['ticket'] } },
+    },
+    {
       displayName: 'CA Certificate',
       name: 'ca',
       type: 'string',
@@ -147,31 +146,36 @@ export class ProxmoxApi implements ICredentialType {
     },
   ];
 
-  /** Logs in for a ticket (username/password only); n8n stores the result in `session`. */
+  /**
+   * Logs in for a ticket (username/password, plus the TOTP step for a user with two-factor
+   * authentication); n8n stores the result in `session`. Concurrent calls for the same expired
+   * session share one login.
+   */
   async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject): Promise<IDataObject> {
     if (credentials.authMethod !== 'ticket') return {};
-    const username = String(credentials.username ?? '');
-    const form = new URLSearchParams({ username, password: String(credentials.password ?? '') });
-    if (!username.includes('@')) form.set('realm', String(credentials.realm || 'pam'));
-    const response = (await this.helpers.httpRequest({
-      method: 'POST',
-      url: `${origin(credentials)}/api2/json/access/ticket`,
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
-      json: true,
-      ...tlsOptions(credentials),
-    })) as { data?: { ticket?: string; CSRFPreventionToken?: string } };
-    const ticket = response?.data?.ticket;
-    const csrf = response?.data?.CSRFPreventionToken;
-    if (!ticket || !csrf) throw new Error('Proxmox login returned no ticket');
-    return { session: JSON.stringify({ ticket, csrf }) };
+    const session = await sharedLogin(
+      (options) => this.helpers.httpRequest(options),
+      {
+        origin: origin(credentials),
+        username: String(credentials.username ?? ''),
+        password: String(credentials.password ?? ''),
+        realm: String(credentials.realm ?? ''),
+        totpSecret: String(credentials.totpSecret ?? '').trim(),
+        tls: tlsOptions(credentials),
+      },
+      credentials.session,
+    );
+    return { session: JSON.stringify(session) };
   }
 
   authenticate = async (credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> => {
     const headers: IDataObject = { ...(requestOptions.headers ?? {}) };
     if (credentials.authMethod === 'ticket') {
       const session = parseSession(credentials.session);
-      if (session) {
+      // A session taken for another server or user (the credential was edited) is not sent: the
+      // 401 that follows makes n8n log in again with the current fields.
+      const current = sessionScope(origin(credentials), userId(String(credentials.username ?? ''), String(credentials.realm ?? '')));
+      if (session && session.scope === current) {
         headers.Cookie = `PVEAuthCookie=${encodeURIComponent(session.ticket)}`;
         if ((requestOptions.method ?? 'GET').toUpperCase() !== 'GET') headers.CSRFPreventionToken = session.csrf;
       }
@@ -187,6 +191,10 @@ export class ProxmoxApi implements ICredentialType {
     };
   };
 
+  // Declarative test: n8n runs preAuthentication before this request when a credential is tested,
+  // so a username/password credential logs in for real — both steps for a TOTP user — and then
+  // reads the version with the new ticket. A wrong password or TOTP secret fails the test with the
+  // login's message.
   test: ICredentialTestRequest = {
     request: {
       baseURL: '={{$credentials.baseUrl.trim().replace(/\\/+$/, "").replace(/\\/api2\\/json$/, "")}}',

@@ -1,18 +1,23 @@
 // The Proxmox node on the real n8n engine (n8n-core WorkflowExecute) against the Proxmox VE
-// simulator over HTTPS: every operation family, token and ticket auth (CSRF, renewal), CA
-// pinning, task results (OK / WARNINGS / error with exit status and log tail), retries of
+// simulator over HTTPS: every operation family, token and ticket auth (CSRF, login again when the
+// ticket expires, also in the middle of a run; the TOTP second factor; no secret in errors or
+// logs), CA pinning, task results (OK / WARNINGS / error with exit status and log tail), retries of
 // transient failures, lock waits, sshkeys encoding, dry runs, continueOnFail, and the issue's
 // done-when test: one template cloned 50 times in parallel under lock contention.
 
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { IDataObject, NodeApiError } from 'n8n-workflow';
 import { createEngine, type Engine, type StoredCredential, type WorkflowJson, type WorkflowNodeJson } from './engine.ts';
 import { generateCertificates } from '../simulators/proxmox/certs.ts';
-import { DEFAULT_TOKENS, ProxmoxSimulator } from '../simulators/proxmox/server.ts';
+import { totpAt } from '../simulators/proxmox/auth.ts';
+import { api } from '../simulators/proxmox/client.ts';
+import { DEFAULT_TOKENS, ProxmoxSimulator, TOTP_USER } from '../simulators/proxmox/server.ts';
 
 const { Proxmox } = await import('../../nodes/Proxmox/Proxmox.node.ts');
 const { ProxmoxApi } = await import('../../credentials/ProxmoxApi.credentials.ts');
+const { sessionScope } = await import('../../nodes/Proxmox/transport/login.ts');
 
 const START = 'When clicking ‘Execute workflow’';
 const TOKEN = DEFAULT_TOKENS[0]!;
@@ -36,6 +41,52 @@ function proxmox(parameters: IDataObject, extra: Partial<WorkflowNodeJson> = {},
 }
 
 const id = (vmid: number | string) => ({ mode: 'id', value: String(vmid) });
+
+/** Every string reachable from `value` (own properties, enumerable or not: message, stack, cause, description…). */
+function stringsIn(value: unknown, seen = new Set<unknown>(), depth = 0): string[] {
+  if (typeof value === 'string') return [value];
+  if (value === null || typeof value !== 'object' || seen.has(value) || depth > 8) return [];
+  seen.add(value);
+  const out: string[] = [];
+  for (const key of Object.getOwnPropertyNames(value)) {
+    out.push(key, ...stringsIn((value as Record<string, unknown>)[key], seen, depth + 1));
+  }
+  return out;
+}
+
+/** Fails if a password, TOTP secret, TOTP code of the last/next minute or ticket is in `texts`. */
+function assertNoSecrets(texts: string[], secrets: string[], what: string): void {
+  const step = Math.floor(Date.now() / 30_000);
+  const codes = secrets.filter((x) => /^[A-Z2-7]{16,}$/.test(x)).flatMap((secret) => [-2, -1, 0, 1, 2].map((d) => totpAt(secret, step + d)));
+  for (const text of texts) {
+    for (const secret of secrets) assert.ok(!text.includes(secret), `${what} holds a secret: ${text.slice(0, 200)}`);
+    for (const code of codes) assert.doesNotMatch(text, new RegExp(`(^|[^0-9])${code}([^0-9]|$)`), `${what} holds a TOTP code`);
+    assert.doesNotMatch(text, /PVE:[^\s'"]*::|PVE:!tfa!|PVEAuthCookie=/, `${what} holds a ticket`);
+  }
+}
+
+// n8n's Logger (Container) and LoggerProxy, recorded: what n8n-core and a node would log.
+const require = createRequire(import.meta.url);
+const { Container }: typeof import('@n8n/di') = require('@n8n/di');
+const { Logger }: typeof import('@n8n/backend-common') = require('@n8n/backend-common');
+const { LoggerProxy }: typeof import('n8n-workflow') = require('n8n-workflow');
+
+async function withRecordedLogs<T>(fn: () => Promise<T>): Promise<{ value: T; logs: string[] }> {
+  const previous = Container.get(Logger);
+  const logs: string[] = [];
+  const record = (level: string) => (message: string, metadata: unknown = {}) => {
+    logs.push(`${level} ${message}`, ...stringsIn(metadata));
+  };
+  const recorder = { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug'), scoped: () => recorder };
+  Container.set(Logger, recorder as unknown as InstanceType<typeof Logger>);
+  LoggerProxy.init(recorder);
+  try {
+    return { value: await fn(), logs };
+  } finally {
+    Container.set(Logger, previous);
+    LoggerProxy.init(previous);
+  }
+}
 
 describe('Proxmox node on the n8n engine', () => {
   let sim: ProxmoxSimulator;
@@ -540,14 +591,125 @@ describe('Proxmox node on the n8n engine', () => {
       }
     });
 
-    it('a wrong password fails with an authentication error', async () => {
-      engine.setCredentials('proxmoxApi', { id: 'bad', name: 'bad', data: { baseUrl: sim.url, authMethod: 'ticket', username: 'root@pam', password: 'nope', ca: sim.caPem } });
+    it('a wrong password fails with an authentication error, after one login attempt, with no secret in the error or logs', async () => {
+      engine.setCredentials('proxmoxApi', { id: 'bad', name: 'bad', data: { baseUrl: sim.url, authMethod: 'ticket', username: 'root@pam', password: 'nope-wrong-pw', ca: sim.caPem } });
       try {
-        const error = await fails({ resource: 'cluster', operation: 'listNodes' });
+        sim.resetStats();
+        const { value: error, logs } = await withRecordedLogs(() => fails({ resource: 'cluster', operation: 'listNodes' }));
         assert.equal(error.name, 'NodeApiError');
-        assert.match(error.message, /authentication failure/);
+        assert.match(error.message, /^Authentication failed: authentication failure \(login as root@pam\)\. Check the credential's username, realm and password\.$/);
+        assert.equal(error.httpCode, '401');
+        assert.equal(sim.stats().authFailures, 1, 'n8n does not log in a second time after a refused login');
+        assertNoSecrets([...stringsIn(error), ...logs], ['nope-wrong-pw'], 'the error or the log');
+        assert.ok(logs.length > 0, 'the recorder saw n8n log');
       } finally {
         engine.setCredentials('proxmoxApi', tokenCredential());
+      }
+    });
+
+    describe('TOTP second factor and ticket lifetime', () => {
+      let tfa: ProxmoxSimulator;
+      let tfaEngine: Engine;
+      const SECRETS = [TOTP_USER.password, TOTP_USER.totp.secret, 'proxmox-root-pw'];
+      const tfaCredential = (data: IDataObject = {}): StoredCredential => ({
+        id: 'pve-tfa',
+        name: 'PVE TOTP user',
+        data: { baseUrl: tfa.url, ca: tfa.caPem, authMethod: 'ticket', username: 'automation', realm: 'pve', password: TOTP_USER.password, totpSecret: TOTP_USER.totp.secret, ...data },
+      });
+      const runTfa = (parameters: IDataObject, items: IDataObject[] = [{}]) =>
+        tfaEngine.run(workflow([proxmox(parameters)]), { startNodeData: items.map((json) => ({ json })) });
+
+      before(async () => {
+        tfa = await ProxmoxSimulator.start({ timeScale: 0.02, cloneSourceLockMs: 20, certificates: sim.certificates, ticketLifetimeMs: 300 });
+        tfaEngine = createEngine({ nodeTypes: [Proxmox], credentialTypes: [ProxmoxApi], credentials: { proxmoxApi: tfaCredential() } });
+      });
+      after(async () => {
+        await tfaEngine.close();
+        await tfa.close();
+      });
+
+      it('logs in with password and TOTP code, writes with the CSRF token, reuses the ticket while it is valid', async () => {
+        tfa.auth.ticketLifetimeMs = 60_000;
+        tfaEngine.setCredentials('proxmoxApi', tfaCredential());
+        tfa.resetStats();
+        const { value: first, logs } = await withRecordedLogs(() => runTfa({ resource: 'vm', operation: 'stop', node: 'pve1', vmId: id(100), options: FAST }));
+        assert.equal(first.status, 'success', String(first.error?.message));
+        assert.equal(first.jsonOf('Proxmox')[0]?.status, 'OK');
+        assert.match(String(first.jsonOf('Proxmox')[0]?.upid), /:automation@pve:$/, 'the task ran as the TOTP user');
+        assert.deepEqual([tfa.stats().tfaChallenges, tfa.stats().logins, tfa.stats().tfaFailures], [1, 1, 0]);
+        const second = await runTfa({ resource: 'vm', operation: 'start', node: 'pve1', vmId: id(100), options: FAST });
+        assert.equal(second.status, 'success', String(second.error?.message));
+        assert.equal(tfa.stats().logins, 1, 'the stored ticket is reused');
+        assertNoSecrets([...logs, ...stringsIn(first.jsonOf('Proxmox'))], SECRETS, 'the log or the output');
+      });
+
+      it('a stored partial ticket is refused by the server; the node logs in again by itself', async () => {
+        tfa.auth.ticketLifetimeMs = 60_000;
+        const partial = await partialTicket();
+        const stored = tfaCredential();
+        // Stored as if it were a login of this user on this server.
+        stored.data.session = JSON.stringify({ ticket: partial.ticket, csrf: partial.csrf, user: TOTP_USER.userid, scope: sessionScope(tfa.url, TOTP_USER.userid) });
+        tfaEngine.setCredentials('proxmoxApi', stored);
+        tfa.resetStats();
+        const result = await runTfa({ resource: 'cluster', operation: 'listNodes' });
+        assert.equal(result.status, 'success', String(result.error?.message));
+        assert.equal(tfa.stats().authFailures, 1, 'the partial ticket got a 401');
+        assert.equal(tfa.stats().logins, 1);
+      });
+
+      it('a wrong TOTP secret: a clear NodeApiError after one refused code; no secret in the error or logs', async () => {
+        tfaEngine.setCredentials('proxmoxApi', tfaCredential({ totpSecret: 'KRUGS4ZANFZSA3TPOQQHI2DFEBZWKY3SMV2A' }));
+        tfa.resetStats();
+        const { value: result, logs } = await withRecordedLogs(() => runTfa({ resource: 'vm', operation: 'stop', node: 'pve1', vmId: id(100), options: FAST }));
+        assert.equal(result.status, 'error');
+        const error = result.error as NodeApiError;
+        assert.equal(error.name, 'NodeApiError');
+        assert.match(error.message, /^Authentication failed: authentication failure \(TOTP code for automation@pve refused\)\. Check the credential's TOTP Secret and the clock of the n8n host/);
+        assert.equal(error.httpCode, '401');
+        assert.equal(error.description, 'POST /access/ticket → HTTP 401');
+        assert.deepEqual([tfa.stats().tfaChallenges, tfa.stats().tfaFailures, tfa.stats().logins], [1, 1, 0]);
+        assertNoSecrets([...stringsIn(error), ...logs], [...SECRETS, 'KRUGS4ZANFZSA3TPOQQHI2DFEBZWKY3SMV2A'], 'the error or the log');
+
+        tfaEngine.setCredentials('proxmoxApi', tfaCredential({ totpSecret: '' }));
+        const missing = await runTfa({ resource: 'cluster', operation: 'listNodes' });
+        assert.match(String(missing.error?.message), /automation@pve has two-factor authentication\. Fill in the credential's TOTP Secret/);
+      });
+
+      it('a ticket expiring in the middle of a run: task waits and parallel items go on after logging in again (password + TOTP)', async () => {
+        tfa.auth.ticketLifetimeMs = 250;
+        tfaEngine.setCredentials('proxmoxApi', tfaCredential());
+        const usual = tfa.taskDurations.qmclone!;
+        // Clones of ~0.8 s at this time scale: each outlives the ticket two or three times while it is polled.
+        tfa.taskDurations.qmclone = 40_000;
+        tfa.resetStats();
+        try {
+          const { value: result, logs } = await withRecordedLogs(() =>
+            runTfa({ resource: 'vm', operation: 'clone', vmId: id(9000), cloneName: '={{ $json.name }}', options: { ...FAST, concurrency: 3 } }, [
+              { name: 'expiry-1' },
+              { name: 'expiry-2' },
+              { name: 'expiry-3' },
+            ]),
+          );
+          assert.equal(result.status, 'success', `${String(result.error?.message)} ${String((result.error as NodeApiError | undefined)?.description ?? '')}`);
+          assert.deepEqual(result.jsonOf('Proxmox').map((o) => o.status), ['OK', 'OK', 'OK']);
+          const stats = tfa.stats();
+          assert.ok(stats.logins >= 3, `logged in again as tickets expired (${stats.logins} logins)`);
+          assert.equal(stats.tfaChallenges, stats.logins, 'every login answered the TOTP challenge');
+          assert.equal(stats.tfaFailures, 0);
+          assert.ok(stats.authFailures >= 2, 'the server refused expired tickets');
+          assertNoSecrets(logs, SECRETS, 'the log');
+        } finally {
+          tfa.taskDurations.qmclone = usual;
+          await tfa.idle();
+        }
+      });
+
+      /** A partial ticket of the TOTP user, taken directly from the simulator. */
+      async function partialTicket(): Promise<{ ticket: string; csrf: string }> {
+        const res = await api(tfa.url, tfa.caPem, 'POST', '/access/ticket', { params: { username: TOTP_USER.userid, password: TOTP_USER.password } });
+        const data = res.body.data as { ticket: string; CSRFPreventionToken: string; NeedTFA?: number };
+        assert.equal(data.NeedTFA, 1);
+        return { ticket: data.ticket, csrf: data.CSRFPreventionToken };
       }
     });
 
@@ -559,6 +721,11 @@ describe('Proxmox node on the n8n engine', () => {
         assert.equal(error.name, 'NodeApiError');
         assert.match(error.message, /^The TLS certificate of https:\/\/127\.0\.0\.1:\d+ could not be verified \(/);
         assert.match(error.message, /CA Certificate/);
+        // The same when the TLS failure happens in the login (username/password).
+        engine.setCredentials('proxmoxApi', { id: 'pve-ticket-ca', name: 'ticket', data: { baseUrl: sim.url, authMethod: 'ticket', username: 'root@pam', password: 'proxmox-root-pw', ca: other.caPem } });
+        const login = await fails({ resource: 'cluster', operation: 'listNodes' });
+        assert.match(login.message, /^The TLS certificate of https:\/\/127\.0\.0\.1:\d+ could not be verified \(/);
+        assertNoSecrets(stringsIn(login), ['proxmox-root-pw'], 'the error');
         engine.setCredentials('proxmoxApi', { ...tokenCredential(), data: { ...tokenCredential().data, ca: '', ignoreSslIssues: true } });
         assert.equal((await ok({ resource: 'cluster', operation: 'listNodes' })).length, 2);
       } finally {

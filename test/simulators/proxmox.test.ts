@@ -1,11 +1,13 @@
-// The Proxmox VE simulator itself: envelope, auth (token, ticket + CSRF, expiry, privileges),
+// The Proxmox VE simulator itself: envelope, auth (token, ticket + CSRF, expiry, renewal, TOTP
+// second factor with partial tickets, the PVE ≤ 7.0 login, privileges),
 // errors, UPID task lifecycle, locks (lock waits and timeouts, `lock: clone`), VMIDs, cloud-init
 // sshkeys encoding, injected transient failures and call counting.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { api, type ApiAuth } from './proxmox/client.ts';
-import { DEFAULT_TOKENS, ProxmoxSimulator } from './proxmox/server.ts';
+import { totpAt } from './proxmox/auth.ts';
+import { DEFAULT_TOKENS, ProxmoxSimulator, TOTP_USER } from './proxmox/server.ts';
 import { parseUpid } from './proxmox/tasks.ts';
 
 const TOKEN: ApiAuth = { token: `${DEFAULT_TOKENS[0]!.tokenid}=${DEFAULT_TOKENS[0]!.secret}` };
@@ -95,6 +97,111 @@ describe('Proxmox VE simulator', () => {
         assert.equal(expired.reason, 'permission denied - invalid PVE ticket');
       } finally {
         await short.close();
+      }
+    });
+
+    it('a valid ticket as the password renews it; an expired one does not', async () => {
+      const short = await ProxmoxSimulator.start({ ticketLifetimeMs: 300, certificates: sim.certificates });
+      try {
+        const login = await api(short.url, short.caPem, 'POST', '/access/ticket', { params: { username: 'root@pam', password: 'proxmox-root-pw' } });
+        const { ticket } = login.body.data as { ticket: string };
+        await sleep(150);
+        const renewed = await api(short.url, short.caPem, 'POST', '/access/ticket', { params: { username: 'root@pam', password: ticket } });
+        assert.equal(renewed.status, 200);
+        const next = renewed.body.data as { ticket: string; CSRFPreventionToken: string };
+        assert.notEqual(next.ticket, ticket);
+        assert.equal(short.stats().renewals, 1);
+        await sleep(200);
+        // The first ticket is past its 300 ms; the renewed one is not.
+        assert.equal((await api(short.url, short.caPem, 'GET', '/nodes', { auth: { ticket } })).status, 401);
+        assert.equal((await api(short.url, short.caPem, 'GET', '/nodes', { auth: { ticket: next.ticket } })).status, 200);
+        const late = await api(short.url, short.caPem, 'POST', '/access/ticket', { params: { username: 'root@pam', password: ticket } });
+        assert.equal(late.status, 401);
+        assert.equal(late.reason, 'authentication failure');
+      } finally {
+        await short.close();
+      }
+    });
+
+    it('TOTP: the password step gives a partial ticket no API call accepts; the code step gives the ticket', async () => {
+      sim.resetStats();
+      const first = await call('POST', '/access/ticket', { username: 'automation', realm: 'pve', password: TOTP_USER.password, 'new-format': 1 }, {});
+      assert.equal(first.status, 200);
+      const partial = first.body.data as { ticket: string; NeedTFA?: number; username: string; CSRFPreventionToken: string; cap?: unknown };
+      assert.match(partial.ticket, /^PVE:!tfa!%7B%22totp%22%3Atrue%7D:[0-9A-F]+/);
+      assert.equal(partial.NeedTFA, 1);
+      assert.equal(partial.username, TOTP_USER.userid);
+      assert.equal(partial.cap, undefined);
+      // Not a login: refused for reads and writes, and as a renewal.
+      const read = await call('GET', '/nodes', undefined, { ticket: partial.ticket });
+      assert.equal(read.status, 401);
+      assert.equal(read.reason, 'permission denied - invalid PVE ticket');
+      assert.equal((await call('POST', '/nodes/pve1/qemu/100/status/stop', undefined, { ticket: partial.ticket, csrf: partial.CSRFPreventionToken })).status, 401);
+      assert.equal((await call('POST', '/access/ticket', { username: TOTP_USER.userid, password: partial.ticket }, {})).status, 401);
+
+      const step = Math.floor(Date.now() / 30_000);
+      const answer = (password: string, challenge = partial.ticket, extra: Record<string, string> = {}) =>
+        call('POST', '/access/ticket', { username: TOTP_USER.userid, 'tfa-challenge': challenge, password, ...extra }, {});
+      const wrong = await answer(`totp:${totpAt(TOTP_USER.totp.secret, step + 5)}`);
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.reason, 'authentication failure');
+      assert.equal((await answer(totpAt(TOTP_USER.totp.secret, step))).status, 401, 'the answer needs its totp: prefix');
+      assert.equal((await answer('x', partial.ticket, { otp: `totp:${totpAt(TOTP_USER.totp.secret, step)}` })).status, 401, 'otp with tfa-challenge');
+      const forged = partial.ticket.replace(/::.*$/, '::Zm9yZ2Vk');
+      assert.equal((await answer(`totp:${totpAt(TOTP_USER.totp.secret, step)}`, forged)).status, 401, 'a forged challenge');
+      assert.equal(sim.stats().tfaFailures, 4);
+
+      const done = await answer(`totp:${totpAt(TOTP_USER.totp.secret, step)}`);
+      assert.equal(done.status, 200);
+      const full = done.body.data as { ticket: string; CSRFPreventionToken: string; NeedTFA?: number };
+      assert.match(full.ticket, /^PVE:automation@pve:/);
+      assert.equal(full.NeedTFA, undefined);
+      assert.equal((await call('GET', '/nodes', undefined, { ticket: full.ticket })).status, 200);
+      // The full ticket renews without a second factor.
+      assert.equal((await call('POST', '/access/ticket', { username: TOTP_USER.userid, password: full.ticket }, {})).status, 200);
+      // Both factors at once: otp=totp:<code> with the password.
+      const once = await call('POST', '/access/ticket', { username: TOTP_USER.userid, password: TOTP_USER.password, otp: `totp:${totpAt(TOTP_USER.totp.secret, step)}` }, {});
+      assert.match((once.body.data as { ticket: string }).ticket, /^PVE:automation@pve:/);
+      // A wrong password never reaches the second factor.
+      const badPassword = await call('POST', '/access/ticket', { username: TOTP_USER.userid, password: 'nope' }, {});
+      assert.equal(badPassword.status, 401);
+      assert.equal(sim.stats().tfaChallenges, 1);
+    });
+
+    it('TOTP: codes of the previous and next 30 s step are accepted (as proxmox-tfa), two steps away are not', async () => {
+      // RFC 6238 appendix B (SHA-1, secret "12345678901234567890"), last 6 digits.
+      const rfc = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+      assert.deepEqual([59, 1111111109, 1234567890, 20000000000].map((t) => totpAt(rfc, Math.floor(t / 30))), ['287082', '081804', '005924', '353130']);
+      const secret = TOTP_USER.totp.secret;
+      const step = Math.floor(Date.now() / 30_000);
+      const results: Record<string, number> = {};
+      for (const delta of [-2, -1, 0, 1, 2]) {
+        const first = await call('POST', '/access/ticket', { username: TOTP_USER.userid, password: TOTP_USER.password }, {});
+        const challenge = (first.body.data as { ticket: string }).ticket;
+        // Pin the simulator's TOTP clock to `step` for the check (the test may cross a step boundary).
+        sim.auth.totpClockOffsetMs = step * 30_000 + 15_000 - Date.now();
+        const res = await call('POST', '/access/ticket', { username: TOTP_USER.userid, 'tfa-challenge': challenge, password: `totp:${totpAt(secret, step + delta)}` }, {});
+        sim.auth.totpClockOffsetMs = 0;
+        results[String(delta)] = res.status;
+      }
+      assert.deepEqual(results, { '-2': 401, '-1': 200, '0': 200, '1': 200, '2': 401 });
+    });
+
+    it('TOTP on a PVE ≤ 7.0 server: no new-format / tfa-challenge (400), the bare code as otp with the password', async () => {
+      const old = await ProxmoxSimulator.start({ legacyLogin: true, certificates: sim.certificates });
+      try {
+        const post = (params: Record<string, string>) => api(old.url, old.caPem, 'POST', '/access/ticket', { params });
+        const modern = await post({ username: TOTP_USER.userid, password: TOTP_USER.password, 'new-format': '1' });
+        assert.equal(modern.status, 400);
+        assert.ok(modern.body.errors?.['new-format']);
+        assert.equal((await post({ username: TOTP_USER.userid, password: TOTP_USER.password })).status, 401, 'no otp');
+        const code = totpAt(TOTP_USER.totp.secret, Math.floor(Date.now() / 30_000));
+        const ok = await post({ username: TOTP_USER.userid, password: TOTP_USER.password, otp: code });
+        assert.equal(ok.status, 200);
+        assert.match((ok.body.data as { ticket: string }).ticket, /^PVE:automation@pve:/);
+        assert.equal((await post({ username: 'root@pam', password: 'proxmox-root-pw' })).status, 200, 'users without TOTP as before');
+      } finally {
+        await old.close();
       }
     });
 

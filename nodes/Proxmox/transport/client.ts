@@ -7,6 +7,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IHttpRequestMethods, IHttpRequestOptions, IN8nHttpFullResponse } from 'n8n-workflow';
 import { cleanParams, type ApiParams } from './encode.ts';
 import { isLockTimeout, isNoWorker, isTransient, ProxmoxError, waitableLock } from './errors.ts';
+import { isLoginError } from './login.ts';
 import { backoffDelay, pause, pollDelay, presets, settle, throwIfCancelled, type ClientSettings, type ProxmoxContext } from './retry.ts';
 import { waitForTask, type TaskResult } from './tasks.ts';
 
@@ -289,6 +290,17 @@ export class ProxmoxClient {
       description?: string;
       cause?: { code?: string; message?: string; status?: number; response?: { status?: number; statusText?: string }; cause?: { code?: string } };
     };
+    // The credential's login (preAuthentication) failed: its error is already worded for the user
+    // and holds no secret. n8n wraps it in a NodeApiError (as `cause`).
+    const login = [error, e.cause].find(isLoginError);
+    if (login && login.kind !== 'tls' && login.kind !== 'network') {
+      return new ProxmoxError(login.message, {
+        kind: login.kind === 'http' ? 'http' : 'auth',
+        ...(login.loginStatus !== undefined && login.loginStatus >= 400 ? { httpCode: login.loginStatus } : {}),
+        method: 'POST',
+        path: '/access/ticket',
+      });
+    }
     const status = Number(e.httpCode ?? e.cause?.response?.status ?? e.cause?.status ?? 0);
     if (status === 401) {
       const reason = e.cause?.response?.statusText || 'authentication failure';

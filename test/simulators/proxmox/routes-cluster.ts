@@ -67,7 +67,15 @@ export function clusterRoutes(): Route[] {
     {
       method: 'POST', path: '/access/ticket', public: true,
       schema: { props: { username: { type: 'string' }, password: { type: 'string' }, realm: optional({ type: 'string' }), otp: str, 'new-format': bool, path: str, privs: str, 'tfa-challenge': str } },
-      handler: ({ sim, params }) => sim.auth.login(String(params.username), String(params.password), params.realm === undefined ? undefined : String(params.realm)),
+      handler: ({ sim, params }) =>
+        sim.auth.login({
+          username: String(params.username),
+          password: String(params.password),
+          ...(params.realm !== undefined ? { realm: String(params.realm) } : {}),
+          ...(params.otp !== undefined ? { otp: String(params.otp) } : {}),
+          ...(params['tfa-challenge'] !== undefined ? { 'tfa-challenge': String(params['tfa-challenge']) } : {}),
+          ...(params['new-format'] !== undefined ? { 'new-format': Boolean(params['new-format']) } : {}),
+        }),
     },
     {
       method: 'GET', path: '/cluster/resources', schema: { props: { type: optional({ type: 'string', enum: ['vm', 'storage', 'node', 'sdn'] }) } },

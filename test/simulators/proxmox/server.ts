@@ -36,6 +36,8 @@ export interface ProxmoxSimulatorOptions {
   taskDurations?: Record<string, number>;
   /** Ticket validity. Default 2 h (as PVE). */
   ticketLifetimeMs?: number;
+  /** Log in as PVE ≤ 7.0 did: no `new-format` / `tfa-challenge`, a TOTP code as `otp` with the password. Default false. */
+  legacyLogin?: boolean;
   /** Chance (0..1) that a state-changing request fails transiently (5xx / "got no worker upid") before doing anything. */
   transientFailureRate?: number;
   users?: UserSpec[];
@@ -43,7 +45,9 @@ export interface ProxmoxSimulatorOptions {
   certificates?: SimulatorCertificates;
 }
 
-export const DEFAULT_USERS: UserSpec[] = [{ userid: 'root@pam', password: 'proxmox-root-pw' }];
+/** A user with a TOTP second factor (two-factor authentication). */
+export const TOTP_USER = { userid: 'automation@pve', password: 'automation-pw-2fa', totp: { secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' } } satisfies UserSpec;
+export const DEFAULT_USERS: UserSpec[] = [{ userid: 'root@pam', password: 'proxmox-root-pw' }, TOTP_USER];
 export const DEFAULT_TOKENS: TokenSpec[] = [
   { tokenid: 'root@pam!n8n', secret: '5f0c9a52-6a4e-4c4b-9f3e-0d1f6c2b7a11' },
   // Privilege-separated token with read access only (the usual 403 surprise).
@@ -113,8 +117,15 @@ export interface SimulatorStats {
   byRoute: Record<string, number>;
   /** GET /nodes/{node}/tasks/{upid}/status. */
   statusPolls: number;
+  /** Full tickets handed out (password, password + TOTP, renewal). */
   logins: number;
   authFailures: number;
+  /** Partial tickets handed out (password step of a TOTP user). */
+  tfaChallenges: number;
+  /** Refused TOTP answers. */
+  tfaFailures: number;
+  /** Tickets renewed with a ticket as the password. */
+  renewals: number;
   lockTimeouts: number;
   lockContended: number;
   injectedFailures: number;
@@ -145,7 +156,7 @@ export class ProxmoxSimulator {
   private readonly holdTimers = new Set<NodeJS.Timeout>();
   private counters = { calls: 0, statusPolls: 0, injected: 0, tasksStarted: 0 };
   private byRoute: Record<string, number> = {};
-  private baseline = { logins: 0, authFailures: 0, lockTimeouts: 0, lockContended: 0, durations: new Map<string, number>() };
+  private baseline = { logins: 0, authFailures: 0, tfaChallenges: 0, tfaFailures: 0, renewals: 0, lockTimeouts: 0, lockContended: 0, durations: new Map<string, number>() };
   port = 0;
   host: string;
 
@@ -155,6 +166,7 @@ export class ProxmoxSimulator {
     if (options.seed !== false) this.cluster.seed();
     this.tasks = new TaskManager(options.timeScale ?? 1);
     this.auth = new Auth(options.users ?? DEFAULT_USERS, options.tokens ?? DEFAULT_TOKENS, options.ticketLifetimeMs ?? 2 * 3600_000);
+    this.auth.legacyLogin = options.legacyLogin ?? false;
     this.lockWaitMs = options.lockWaitMs ?? 10_000;
     this.cloneSourceLockMs = options.cloneSourceLockMs ?? 1000;
     this.configLockMs = options.configLockMs ?? 20;
@@ -224,6 +236,9 @@ export class ProxmoxSimulator {
       statusPolls: this.counters.statusPolls,
       logins: this.auth.logins - this.baseline.logins,
       authFailures: this.auth.failures - this.baseline.authFailures,
+      tfaChallenges: this.auth.tfaChallenges - this.baseline.tfaChallenges,
+      tfaFailures: this.auth.tfaFailures - this.baseline.tfaFailures,
+      renewals: this.auth.renewals - this.baseline.renewals,
       lockTimeouts: this.locks.timeouts - this.baseline.lockTimeouts,
       lockContended: this.locks.contended - this.baseline.lockContended,
       injectedFailures: this.counters.injected,
@@ -239,6 +254,9 @@ export class ProxmoxSimulator {
     this.baseline = {
       logins: this.auth.logins,
       authFailures: this.auth.failures,
+      tfaChallenges: this.auth.tfaChallenges,
+      tfaFailures: this.auth.tfaFailures,
+      renewals: this.auth.renewals,
       lockTimeouts: this.locks.timeouts,
       lockContended: this.locks.contended,
       durations: new Map(this.tasks.durationByType),
