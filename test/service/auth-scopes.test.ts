@@ -324,6 +324,15 @@ describe('run scopes', () => {
     });
   });
 
+  it('a contractor subscribes to the events of a run it is a party to (filter.run_id), not of another run', async () => {
+    const id = await start('scope-flow', THIRD);
+    const subscribe = (as: Who) => svc.call('POST', '/v1/subscriptions', { as, body: { url: 'http://127.0.0.1:9/hook', events: ['run.completed', 'run.failed'], filter: { run_id: id } } });
+    for (const party of [THIRD, SENDER, RECEIVER] as const) assert.equal((await subscribe(party)).status, 201, party);
+    const outsider = await subscribe(SOLO);
+    assertError(outsider, 403, 'forbidden', 'security-master is no party to the run');
+    assert.match(outsider.body.error.message, /filter\.run_id set to a run it started or owns a phase of/);
+  });
+
   describe('listing', () => {
     before(async () => {
       // Interleaved so that every contractor's runs are spread over the admin's pages.
@@ -388,7 +397,10 @@ describe('subscription scopes', () => {
     { who: RECEIVER, events: ['run.started', 'handoff.claimed'], allowed: false },
     { who: RECEIVER, events: ['handoff.created'], filter: { to_contractor: RECEIVER }, allowed: true },
     { who: RECEIVER, events: ['handoff.completed'], filter: { from_contractor: RECEIVER }, allowed: true },
-    { who: RECEIVER, events: ['run.started', 'run.failed'], allowed: true },
+    { who: RECEIVER, events: ['run.started', 'run.failed'], allowed: false },
+    { who: RECEIVER, events: ['run.failed'], filter: { workflow_id: 'any-flow' }, allowed: false },
+    { who: RECEIVER, events: ['run.failed'], filter: { run_id: 'run_missing' }, allowed: false },
+    { who: 'admin', events: ['run.started', 'run.failed'], allowed: true },
     { who: 'admin', events: ['handoff.created'], allowed: true },
   ];
 
@@ -452,7 +464,7 @@ describe('subscription scopes', () => {
     assertError(await svc.call('GET', `/v1/subscriptions/${id}`, { as: SENDER }), 404, 'subscription_not_found', 'after delete');
 
     // Admin may delete anyone's.
-    const other = await svc.call('POST', '/v1/subscriptions', { as: THIRD, body: { url: URL_, events: ['run.completed'] } });
+    const other = await svc.call('POST', '/v1/subscriptions', { as: THIRD, body: { url: URL_, events: ['handoff.completed'], filter: { from_contractor: THIRD } } });
     assert.equal(other.status, 201);
     assert.equal((await svc.call('DELETE', `/v1/subscriptions/${other.body.subscription_id}`, { as: 'admin' })).status, 204);
     assertError(await svc.call('GET', `/v1/subscriptions/${other.body.subscription_id}`, { as: THIRD }), 404, 'subscription_not_found', 'admin deleted');

@@ -5,6 +5,7 @@ import { defineRoute, type RouteSpec } from '../route.ts';
 import { CreateSubscriptionBody, ErrorView, SubscriptionIdParams, SubscriptionView } from '../schemas.ts';
 import { forbidden, notFound } from '../../domain/errors.ts';
 import { isAdmin, type Clock, type Principal } from '../../domain/principal.ts';
+import { runParties } from '../../domain/run-parties.ts';
 import { generateWebhookSecret } from '../../domain/webhook-signature.ts';
 import type { Subscription, SubscriptionFilter } from '../../domain/types.ts';
 import type { Store } from '../../store/store.ts';
@@ -23,8 +24,10 @@ function view(subscription: Subscription, withSecret: boolean) {
 }
 
 /**
- * A contractor may only listen to handoffs it is a party to, and to approvals it created
- * (filter.approval_id); run events are open to all.
+ * A contractor may only listen to handoffs it is a party to, to approvals it created
+ * (filter.approval_id) and to runs it is a party to (filter.run_id; the parties of a run never
+ * change, so the check at subscription time holds for every later event). Run events of a whole
+ * workflow are for the admin: the parties of runs not started yet are unknown.
  */
 async function authorize(store: Store, principal: Principal, events: string[], filter: SubscriptionFilter): Promise<void> {
   if (isAdmin(principal)) return;
@@ -32,6 +35,12 @@ async function authorize(store: Store, principal: Principal, events: string[], f
     const approval = filter.approval_id ? await store.getApproval(filter.approval_id) : null;
     if (!approval || approval.created_by !== principal.name) {
       throw forbidden(`contractor ${principal.name} may only subscribe to approval events with filter.approval_id set to an approval it created`);
+    }
+  }
+  if (events.some((event) => event.startsWith('run.'))) {
+    const run = filter.run_id ? await store.getRun(filter.run_id) : null;
+    if (!run || !runParties(run).includes(principal.name)) {
+      throw forbidden(`contractor ${principal.name} may only subscribe to run events with filter.run_id set to a run it started or owns a phase of`);
     }
   }
   const handoffEvents = events.some((event) => event.startsWith('handoff.'));
@@ -57,7 +66,7 @@ export function subscriptionRoutes(store: Store, clock: Clock): RouteSpec[] {
       responses: {
         201: { description: 'created', schema: SubscriptionView },
         400: { description: 'invalid request', schema: ErrorView },
-        403: { description: 'a contractor subscribing to handoffs it is no party to', schema: ErrorView },
+        403: { description: 'a contractor subscribing to handoffs or runs it is no party to, or to approvals it did not create', schema: ErrorView },
       },
       handler: async ({ principal, body }) => {
         await authorize(store, principal, body.events, body.filter);
