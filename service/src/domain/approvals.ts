@@ -13,6 +13,7 @@ import { APPROVAL_EVENT, applyDecision, approvalPayload, cancel, isFinal, resolv
 import { isAdmin, type Clock, type DomainObserver, type Principal } from './principal.ts';
 import { redactSecrets } from './redact.ts';
 import { generateWebhookSecret } from './webhook-signature.ts';
+import { timeOrderedHex } from './ids.ts';
 import type { Approval, ApprovalVerdict, EventType, HistoryEvent, JsonObject, OutgoingEvent, Subscription, Timer } from './types.ts';
 import type { ApprovalQuery, Mutation, Page, Store } from '../store/store.ts';
 
@@ -70,7 +71,7 @@ export class ApprovalService {
     return await commit(this.store, this.clock, principal, idempotency, async () => {
       const now = this.clock.now();
       const deadlineAt = this.deadlineOf(input.deadline, now);
-      const approvalId = input.approval_id ?? `apr_${randomUUID().replaceAll('-', '')}`;
+      const approvalId = input.approval_id ?? `apr_${timeOrderedHex(now)}`;
       const subscription: Subscription | null = input.callback_url
         ? {
             subscription_id: `sub_${randomUUID().replaceAll('-', '')}`,

@@ -1,5 +1,5 @@
-// Generated record ids: a UUIDv7 (RFC 9562) as 32 hex digits — the creation time in
-// milliseconds first, then 74 random bits. Ids made close in time sort close together, so
+// Generated record ids (handoffs, runs, approvals, outbox messages): a UUIDv7 (RFC 9562) as
+// 32 hex digits — the creation time in milliseconds first, then 74 random bits. Ids made close in time sort close together, so
 // a new row's primary-key and history-index entries land on the B-tree pages the previous
 // inserts just touched instead of on a random page each: in a group commit of 32 creates
 // on SQLite that is about 40% less CPU in the store (commit 31 → 12 µs, apply 26 → 20 µs

@@ -1,8 +1,8 @@
 // Pure pieces of a run: its initial shape from a definition, and the rollback plan a
 // failed run gets.
 
-import { randomUUID } from 'node:crypto';
 import { resolveRollbackEntry } from './definitions.ts';
+import { timeOrderedHex } from './ids.ts';
 import type { JsonObject, RollbackPlan, RollbackStep, Run, RunPhase, WorkflowDefinition } from './types.ts';
 
 export function newRun(
@@ -11,7 +11,7 @@ export function newRun(
   now: number,
 ): Run {
   return {
-    run_id: `run_${randomUUID().replaceAll('-', '')}`,
+    run_id: `run_${timeOrderedHex(now)}`,
     workflow_id: definition.workflow_id,
     workflow_version: definition.version,
     status: 'running',
