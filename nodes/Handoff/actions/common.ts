@@ -132,3 +132,28 @@ export const errorFields: INodeProperties[] = [
     description: 'What went wrong, for people',
   },
 ];
+
+/** Return All / Limit, as n8n's Get Many operations have them. */
+export const returnAllProperties: INodeProperties[] = [
+  {
+    displayName: 'Return All',
+    name: 'returnAll',
+    type: 'boolean',
+    default: false,
+    description: 'Whether to return all results or only up to a given limit',
+  },
+  {
+    displayName: 'Limit',
+    name: 'limit',
+    type: 'number',
+    typeOptions: { minValue: 1 },
+    default: 50,
+    displayOptions: { show: { returnAll: [false] } },
+    description: 'Max number of results to return',
+  },
+];
+
+/** How many items a Get Many returns: 0 for all. */
+export function listLimit(context: IExecuteFunctions, itemIndex: number): number {
+  return (context.getNodeParameter('returnAll', itemIndex, false) as boolean) ? 0 : (context.getNodeParameter('limit', itemIndex, 50) as number);
+}

@@ -4,26 +4,11 @@
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { cortexList } from '../../../shared/cortex-transport.ts';
-import { optionalString } from '../common.ts';
+import { listLimit, optionalString, returnAllProperties } from '../common.ts';
 import { approvalResource } from './fields.ts';
 
 const properties: INodeProperties[] = [
-  {
-    displayName: 'Return All',
-    name: 'returnAll',
-    type: 'boolean',
-    default: false,
-    description: 'Whether to return all results or only up to a given limit',
-  },
-  {
-    displayName: 'Limit',
-    name: 'limit',
-    type: 'number',
-    typeOptions: { minValue: 1 },
-    default: 50,
-    displayOptions: { show: { returnAll: [false] } },
-    description: 'Max number of results to return',
-  },
+  ...returnAllProperties,
   {
     displayName: 'Filters',
     name: 'filters',
@@ -67,8 +52,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions(approvalResource('getAll'), properties);
 
 export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
-  const returnAll = this.getNodeParameter('returnAll', itemIndex, false) as boolean;
-  const limit = returnAll ? 0 : (this.getNodeParameter('limit', itemIndex, 50) as number);
+  const limit = listLimit(this, itemIndex);
   const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
   const qs: IDataObject = {};
   for (const [option, field] of [
