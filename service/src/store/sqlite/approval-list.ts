@@ -14,9 +14,9 @@
 
 import type Database from 'better-sqlite3';
 import type { Approval } from '../../domain/types.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor } from '../cursor.ts';
 import type { ApprovalQuery, Page } from '../store.ts';
-import { parseBody } from './rows.ts';
+import { ListStatements, pageOf, type Params } from './lists.ts';
 
 export const APPROVALS_LIST_MIGRATION_SQL = `
 CREATE INDEX approvals_status            ON approvals (status, created_at, id);
@@ -43,20 +43,12 @@ UPDATE subscriptions SET events = substr(events, 1, length(events) - 1) || ',"ap
    AND events LIKE '["%"]' AND events NOT LIKE '%"approval.cancelled"%';
 `;
 
-interface ListRow {
-  body: string;
-  created_at: number;
-  id: string;
-}
-
-type Params = Record<string, string | number>;
 
 export class ApprovalListQuery {
-  private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement<[Params], ListRow>>();
+  private readonly statements: ListStatements;
 
   constructor(db: Database.Database) {
-    this.db = db;
+    this.statements = new ListStatements(db);
   }
 
   page(query: ApprovalQuery): Page<Approval> {
@@ -87,22 +79,6 @@ export class ApprovalListQuery {
     const from = viaApprover ? 'approval_approvers p JOIN approvals a ON a.id = p.approval_id' : 'approvals a';
     const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
     const sql = `SELECT a.body AS body, a.created_at AS created_at, a.id AS id FROM ${from}${where} ORDER BY ${at} DESC, ${id} DESC LIMIT @limit`;
-    const rows = this.statement(sql).all(params);
-    const more = rows.length > limit;
-    const pageRows = more ? rows.slice(0, limit) : rows;
-    const last = pageRows[pageRows.length - 1];
-    return {
-      items: pageRows.map((row) => parseBody<Approval>(row.body)),
-      next_cursor: more && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
-    };
-  }
-
-  private statement(sql: string): Database.Statement<[Params], ListRow> {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<[Params], ListRow>(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return pageOf<Approval>(this.statements.get(sql).all(params), limit);
   }
 }

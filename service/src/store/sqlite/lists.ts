@@ -9,13 +9,43 @@ import { decodeCursor, encodeCursor } from '../cursor.ts';
 import type { HandoffQuery, Page, RunQuery } from '../store.ts';
 import { parseBody } from './rows.ts';
 
-interface ListRow {
+export interface ListRow {
   body: string;
   created_at: number;
   id: string;
 }
 
-type Params = Record<string, string | number>;
+export type Params = Record<string, string | number>;
+
+/** One page from rows read with LIMIT limit + 1: the extra row only says that more follow. */
+export function pageOf<T>(rows: ListRow[], limit: number): Page<T> {
+  const more = rows.length > limit;
+  const pageRows = more ? rows.slice(0, limit) : rows;
+  const last = pageRows[pageRows.length - 1];
+  return {
+    items: pageRows.map((row) => parseBody<T>(row.body)),
+    next_cursor: more && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
+  };
+}
+
+/** Prepared list statements, one per distinct SQL text (the filters decide the text). */
+export class ListStatements {
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement<[Params], ListRow>>();
+
+  constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  get(sql: string): Database.Statement<[Params], ListRow> {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare<[Params], ListRow>(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
 
 /** What a list reads: the table, the expression of the record's body and the id column. */
 interface Source {
@@ -31,11 +61,10 @@ const RUN_PARTIES: Source = { from: 'run_parties', body: '(SELECT body FROM runs
 const order = (id: string): string => `ORDER BY created_at DESC, ${id} DESC LIMIT @limit`;
 
 export class ListQueries {
-  private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement<[Params], ListRow>>();
+  private readonly statements: ListStatements;
 
   constructor(db: Database.Database) {
-    this.db = db;
+    this.statements = new ListStatements(db);
   }
 
   handoffs(query: HandoffQuery): Page<Handoff> {
@@ -88,23 +117,7 @@ export class ListQueries {
     const sql = branches
       ? `SELECT body, created_at, id FROM (${branches.map((b) => `SELECT * FROM (${select([b])})`).join(' UNION ALL ')}) ${order('id')}`
       : select([]);
-    const rows = this.statement(sql).all(params);
-    const more = rows.length > limit;
-    const pageRows = more ? rows.slice(0, limit) : rows;
-    const last = pageRows[pageRows.length - 1];
-    return {
-      items: pageRows.map((row) => parseBody<T>(row.body)),
-      next_cursor: more && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
-    };
-  }
-
-  private statement(sql: string): Database.Statement<[Params], ListRow> {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<[Params], ListRow>(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return pageOf<T>(this.statements.get(sql).all(params), limit);
   }
 }
 
