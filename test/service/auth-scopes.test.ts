@@ -324,6 +324,19 @@ describe('run scopes', () => {
     });
   });
 
+  it('a contractor attaches handoffs only to runs it is a party to', async () => {
+    const id = await start('scope-flow', THIRD);
+    const create = (from: ContractorName) =>
+      svc.call('POST', '/v1/handoffs', { as: from, body: handoffBody({ task_id: `attach-${from}`, from_contractor: from, to_contractor: RECEIVER, run_id: id }) });
+    assert.equal((await create(SENDER)).status, 201, 'SENDER owns a phase');
+    assert.equal((await create(THIRD)).status, 201, 'THIRD started the run');
+    const outsider = await create(SOLO);
+    assertError(outsider, 403, 'forbidden', 'security-master is no party to the run');
+    assert.match(outsider.body.error.message, /may only attach handoffs to runs it started or owns a phase of/);
+    const listed = await svc.call('GET', `/v1/handoffs?run_id=${id}`, { as: 'admin' });
+    assert.equal(listed.body.items.length, 2, 'the refused handoff was not created');
+  });
+
   it('a contractor subscribes to the events of a run it is a party to (filter.run_id), not of another run', async () => {
     const id = await start('scope-flow', THIRD);
     const subscribe = (as: Who) => svc.call('POST', '/v1/subscriptions', { as, body: { url: 'http://127.0.0.1:9/hook', events: ['run.completed', 'run.failed'], filter: { run_id: id } } });

@@ -64,8 +64,9 @@ describe('subject-scoped subscriptions retire after the final event', () => {
       workflow_id: 'retire-flow',
       workflow_name: 'Retire flow',
       version: '1.0.0',
-      contractors: [N8N],
-      phases: [{ phase_id: 'only', contractor: N8N, actions: [{ action_id: 'noop', action: 'noop' }] }],
+      contractors: [N8N, INFRA],
+      // INFRA owns the phase: a contractor attaches handoffs only to runs it is party to.
+      phases: [{ phase_id: 'only', contractor: INFRA, actions: [{ action_id: 'noop', action: 'noop' }] }],
     };
     assert.equal((await svc.call('POST', '/v1/definitions', { body: definition })).status, 201);
   });

@@ -12,6 +12,7 @@ import {
   type HandoffAction,
 } from './handoff-machine.ts';
 import { isAdmin, type Clock, type DomainObserver, type Principal } from './principal.ts';
+import { runParties } from './run-parties.ts';
 import { redactSecrets } from './redact.ts';
 import type { ErrorInfo, Handoff, HistoryEvent, JsonObject, StatsDelta, Timer } from './types.ts';
 import type { HandoffQuery, Mutation, Page, Store } from '../store/store.ts';
@@ -54,6 +55,9 @@ export class HandoffService {
     if (input.run_id) {
       const run = await this.store.getRun(input.run_id);
       if (!run) throw notFound('run', input.run_id);
+      if (!isAdmin(principal) && !runParties(run).includes(principal.name)) {
+        throw forbidden(`contractor ${principal.name} may only attach handoffs to runs it started or owns a phase of`);
+      }
     }
     const outcome = await commit(this.store, this.clock, principal, idempotency, async () => {
       const now = this.clock.now();
