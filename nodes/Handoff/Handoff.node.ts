@@ -1,6 +1,7 @@
 // Handoff node: Cortex handoffs between contractors (create, claim, complete, … and wait for
-// completion), workflow runs with their phases and rollback plans, and metrics. Operations live
-// in actions/<resource>/<operation>.operation.ts; actions/router.ts runs them per item.
+// completion), workflow runs with their phases and rollback plans, metrics, and approvals (get,
+// list, cancel, record a decision). Operations live in actions/<resource>/<operation>.operation.ts;
+// actions/router.ts runs them per item.
 
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { webhook as waitForCompletionWebhook } from './actions/handoff/waitForCompletion.operation.ts';
@@ -15,7 +16,7 @@ export class Handoff implements INodeType {
     group: ['transform'],
     version: 1,
     subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
-    description: 'Hand work between Cortex contractors and wait for it; track workflow runs, rollbacks and metrics',
+    description: 'Hand work between Cortex contractors and wait for it; track workflow runs, rollbacks, metrics and approvals',
     defaults: { name: 'Handoff' },
     usableAsTool: true,
     ...versionDescription,

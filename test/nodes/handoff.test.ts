@@ -174,7 +174,7 @@ describe('node description', () => {
       ['handoff', ['cancel', 'claim', 'complete', 'create', 'fail', 'get', 'getAll', 'heartbeat', 'waitForCompletion']],
       ['workflowRun', ['completePhase', 'complete', 'failPhase', 'fail', 'get', 'getRollbackPlan', 'markRollbackStep', 'start', 'startPhase']],
       ['metrics', ['contractorPerformance', 'workflowStats']],
-      ['approval', ['cancel', 'get', 'getAll']],
+      ['approval', ['cancel', 'get', 'getAll', 'recordDecision']],
     ]);
     const wait = (operations[0]!.options as Array<{ value: string; displayOptions?: unknown }>).find((o) => o.value === 'waitForCompletion');
     assert.deepEqual(wait?.displayOptions, { show: { '@tool': [false] } }, 'agents do not get the operation that pauses the execution');

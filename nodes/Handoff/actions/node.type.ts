@@ -14,7 +14,7 @@ export type WorkflowRunOperation =
   | 'start'
   | 'startPhase';
 export type MetricsOperation = 'contractorPerformance' | 'workflowStats';
-export type ApprovalOperation = 'cancel' | 'get' | 'getAll';
+export type ApprovalOperation = 'cancel' | 'get' | 'getAll' | 'recordDecision';
 
 export type CortexNodeType =
   | { resource: 'handoff'; operation: HandoffOperation }

@@ -32,7 +32,7 @@ export const versionDescription: Pick<INodeTypeDescription, 'inputs' | 'outputs'
       type: 'options',
       noDataExpression: true,
       options: [
-        { name: 'Approval', value: 'approval', description: 'Human approvals: read them, list them, cancel one' },
+        { name: 'Approval', value: 'approval', description: 'Human approvals: read them, list them, cancel one, record a decision' },
         { name: 'Handoff', value: 'handoff', description: 'Work handed from one contractor to another' },
         { name: 'Metric', value: 'metrics', description: 'Workflow stats and contractor performance' },
         { name: 'Workflow Run', value: 'workflowRun', description: 'A run of a workflow definition, its phases and rollback' },
