@@ -178,6 +178,9 @@ describe('node description', () => {
     ]);
     const wait = (operations[0]!.options as Array<{ value: string; displayOptions?: unknown }>).find((o) => o.value === 'waitForCompletion');
     assert.deepEqual(wait?.displayOptions, { show: { '@tool': [false] } }, 'agents do not get the operation that pauses the execution');
+    const approvalOps = operations.find((p) => p.displayOptions?.show?.resource?.[0] === 'approval')!;
+    const decide = (approvalOps.options as Array<{ value: string; displayOptions?: unknown }>).find((o) => o.value === 'recordDecision');
+    assert.deepEqual(decide?.displayOptions, { show: { '@tool': [false] } }, 'agents do not record people\'s approvals');
   });
 });
 

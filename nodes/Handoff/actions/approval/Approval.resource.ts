@@ -25,6 +25,8 @@ export const description: INodeProperties[] = [
         value: 'recordDecision',
         description: 'Record an approver\'s approve or reject, e.g. from a chat button (needs the admin token in the Cortex credential)',
         action: 'Record an approval decision',
+        // Not offered to AI agents: a decision stands for a person's approval, never a model's.
+        displayOptions: { show: { '@tool': [false] } },
       },
     ],
     default: 'get',
