@@ -68,7 +68,7 @@ describe('Talos node on the n8n engine', () => {
     await sim.start();
     dr = new TalosSimulator({ machineIps: ['127.0.0.21'], endpointIp: '127.0.0.20', clusterName: 'cortex-dr', timing: { downMs: 100, bootMs: 100, stopMs: 20 } });
     await dr.start();
-    rs = new TalosSimulator({ machineIps: ['127.0.0.41', '127.0.0.42', '127.0.0.43', '127.0.0.44', '127.0.0.45'], endpointIp: '127.0.0.40', clusterName: 'cortex-rs', timing: { downMs: 150, bootMs: 80, stopMs: 30 } });
+    rs = new TalosSimulator({ machineIps: ['127.0.0.51', '127.0.0.52', '127.0.0.53', '127.0.0.54', '127.0.0.55'], endpointIp: '127.0.0.50', clusterName: 'cortex-rs', timing: { downMs: 150, bootMs: 80, stopMs: 30 } });
     await rs.start();
     credentials.rs = { id: 'rs', name: 'rs', data: { source: 'talosconfig', talosconfig: rs.talosconfig(), context: '' } };
     credentials.dr = { id: 'dr', name: 'dr', data: { source: 'talosconfig', talosconfig: dr.talosconfig(), context: '' } };
@@ -347,7 +347,7 @@ describe('Talos node on the n8n engine', () => {
       const result = await engine.run(chain([reset('Reset', cp.ip, { reboot: true, wait: true })]));
       assert.equal(result.status, 'error');
       assert.equal(result.error!.name, 'NodeApiError');
-      assert.match(result.error!.message, /refusing to leave the cluster gracefully.*\[FAILED_PRECONDITION from node rs-1 \(127\.0\.0\.41\) via 127\.0\.0\.40:\d+\]/);
+      assert.match(result.error!.message, /refusing to leave the cluster gracefully.*\[FAILED_PRECONDITION from node rs-1 \(127\.0\.0\.51\) via 127\.0\.0\.50:\d+\]/);
       assert.equal(cp.up, true);
       assert.equal(cp.bootId, bootId);
       assert.equal(cp.maintenance, false);
