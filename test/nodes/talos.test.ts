@@ -57,6 +57,8 @@ describe('Talos node on the n8n engine', () => {
   let sim: TalosSimulator;
   /** A second cluster, one control plane node, for disaster recovery from the first one's snapshot. */
   let dr: TalosSimulator;
+  /** A third cluster whose nodes are reset (one control plane, workers): the other clusters stay intact. */
+  let rs: TalosSimulator;
   let engine: Engine;
   const credentials: Record<string, StoredCredential> = {};
 
@@ -66,6 +68,9 @@ describe('Talos node on the n8n engine', () => {
     await sim.start();
     dr = new TalosSimulator({ machineIps: ['127.0.0.21'], endpointIp: '127.0.0.20', clusterName: 'cortex-dr', timing: { downMs: 100, bootMs: 100, stopMs: 20 } });
     await dr.start();
+    rs = new TalosSimulator({ machineIps: ['127.0.0.51', '127.0.0.52', '127.0.0.53', '127.0.0.54', '127.0.0.55'], endpointIp: '127.0.0.50', clusterName: 'cortex-rs', timing: { downMs: 150, bootMs: 80, stopMs: 30 } });
+    await rs.start();
+    credentials.rs = { id: 'rs', name: 'rs', data: { source: 'talosconfig', talosconfig: rs.talosconfig(), context: '' } };
     credentials.dr = { id: 'dr', name: 'dr', data: { source: 'talosconfig', talosconfig: dr.talosconfig(), context: '' } };
     credentials.maintenance = { id: 'maintenance', name: 'maintenance', data: { source: 'manual', endpoints: '', maintenance: true } };
     credentials.admin = { id: 'admin', name: 'admin', data: { source: 'talosconfig', talosconfig: sim.talosconfig(), context: '' } };
@@ -100,6 +105,7 @@ describe('Talos node on the n8n engine', () => {
   });
 
   after(async () => {
+    await rs.stop();
     await dr.stop();
     await sim.stop();
     await kube.stop();
@@ -230,6 +236,122 @@ describe('Talos node on the n8n engine', () => {
     assert.equal(again.error!.name, 'NodeOperationError');
     assert.match(again.error!.message, /etcd on 127\.0\.0\.21 is already running: recovery needs a control plane node whose etcd has not started/);
     assert.equal(dr.calls.filter((c) => c.method === 'EtcdRecover').length, uploads, 'nothing is uploaded to a node whose etcd runs');
+  });
+
+  describe('reset', () => {
+    const reset = (name: string, node: string, parameters: INodeParameters) =>
+      talos(name, 'rs', { resource: 'machine', operation: 'reset', node, graceful: true, wipeMode: 'ALL', waitTimeout: 20, retryInterval: 0.1, ...parameters });
+
+    before(async () => {
+      const machines = rs.machines.map((machine, index) => ({
+        json: { address: rs.addressOf(machine), config: rs.machineConfig(index === 0 ? 'controlplane' : 'worker', `rs-${index + 1}`) },
+      }));
+      const result = await engine.run(
+        chain([
+          talos('Apply Config', 'maintenance', { resource: 'machine', operation: 'applyConfiguration', node: '={{ $json.address }}', config: '={{ $json.config }}', mode: 'AUTO' }),
+          talos('Bootstrap', 'rs', { resource: 'machine', operation: 'bootstrap', node: rs.machines[0]!.ip, waitTimeout: 20, retryInterval: 0.1 }, { executeOnce: true }),
+        ]),
+        { startNodeData: machines },
+      );
+      assert.equal(result.status, 'success', String(result.error?.message));
+      const deadline = Date.now() + 10_000;
+      while (!rs.machines.every((m) => m.up && m.ready && !m.maintenance)) {
+        assert.ok(Date.now() < deadline, 'the reset cluster came up');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    });
+
+    it('with Reboot waits until the node is back in maintenance mode: new boot id, Version over the insecure API says maintenance', async () => {
+      const target = rs.machines[1]!;
+      const bootIdBefore = target.bootId;
+      const result = await engine.run(
+        chain([
+          reset('Reset', target.ip, { reboot: true, wait: true }),
+          talos('Version', 'maintenance', { resource: 'machine', operation: 'version', node: rs.addressOf(target) }),
+        ]),
+      );
+      assert.equal(result.status, 'success', String(result.error?.message));
+      const out = result.jsonOf('Reset')[0]!;
+      assert.equal(out.waited, true);
+      assert.equal(out.state, 'maintenance');
+      assert.equal(out.platformMode, 'maintenance');
+      assert.equal(out.maintenanceAddress, rs.addressOf(target));
+      assert.equal(out.reboot, true);
+      assert.ok(out.actorId);
+      assert.equal(out.bootIdBefore, bootIdBefore);
+      assert.notEqual(target.bootId, bootIdBefore, 'the node booted again');
+      assert.equal(target.maintenance, true);
+      assert.ok((out.reconnects as number) >= 1);
+      const progress = out.progress as string[];
+      assert.ok(progress.includes(`actor ID: ${out.actorId}`), progress.join('\n'));
+      assert.ok(progress.some((line) => line.startsWith('stage: RESETTING')), progress.join('\n'));
+      assert.ok(progress.some((line) => line.startsWith('task: resetSystemDisk')), progress.join('\n'));
+      assert.equal(progress.at(-1), `post check passed: the node answers in maintenance mode at ${rs.addressOf(target)}`);
+      const version = result.jsonOf('Version')[0]!;
+      assert.equal(version.platformMode, 'maintenance');
+      assert.equal(version.maintenance, true);
+    });
+
+    it('without Reboot waits until the node has powered off', async () => {
+      const target = rs.machines[2]!;
+      const result = await engine.run(chain([reset('Reset', target.ip, { reboot: false, wait: true })]));
+      assert.equal(result.status, 'success', String(result.error?.message));
+      const out = result.jsonOf('Reset')[0]!;
+      assert.equal(out.waited, true);
+      assert.equal(out.state, 'poweredOff');
+      assert.equal(target.up, false);
+      assert.equal(target.poweredOff, true);
+      const progress = out.progress as string[];
+      assert.ok(progress.some((line) => line.startsWith('stage: RESETTING')), progress.join('\n'));
+      assert.equal(progress.at(-1), 'node is off');
+    });
+
+    it('with Wait off returns at once with the actor id', async () => {
+      const target = rs.machines[3]!;
+      const result = await engine.run(chain([reset('Reset', target.ip, { reboot: false, wait: false })]));
+      assert.equal(result.status, 'success', String(result.error?.message));
+      const out = result.jsonOf('Reset')[0]!;
+      assert.equal(out.waited, false);
+      assert.ok(out.actorId);
+      assert.equal(out.hostname, 'rs-4');
+      assert.equal(out.progress, undefined);
+      assert.equal(target.poweredOff, false, 'the reply came before the node went down');
+      const deadline = Date.now() + 5000;
+      while (!target.poweredOff) {
+        assert.ok(Date.now() < deadline, 'the node powers off after the reply');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    });
+
+    it('gives a NodeApiError saying what was last seen when the wait runs out', async () => {
+      const target = rs.machines[4]!;
+      // The node stays down longer than the wait.
+      const downMs = rs.timing.downMs;
+      rs.timing.downMs = 30_000;
+      try {
+        const result = await engine.run(chain([reset('Reset', target.ip, { reboot: true, wait: true, waitTimeout: 5, retryInterval: 0.2 })]));
+        assert.equal(result.status, 'error');
+        const error = result.error!;
+        assert.equal(error.name, 'NodeApiError');
+        assert.match(error.message, new RegExp(`did not come back in maintenance mode \\(insecure API at ${rs.addressOf(target).replace(/\./g, '\\.')}\\) within 5 s \\(\\d+ reconnects\\); last seen: unavailable, retrying`));
+        // The description lists the last progress: the stream dropped, then the retries (counted, not repeated).
+        assert.match(String(error.description), /connection dropped \(node going down\)\nunavailable, retrying\.\.\. \(Cannot reach the Talos API at [\d.:]+: .*connection refused.*\) \(x\d+\)/);
+      } finally {
+        rs.timing.downMs = downMs;
+      }
+    });
+
+    it('still refuses a graceful reset of the last etcd member (the Reset call fails before any wait)', async () => {
+      const cp = rs.machines[0]!;
+      const bootId = cp.bootId;
+      const result = await engine.run(chain([reset('Reset', cp.ip, { reboot: true, wait: true })]));
+      assert.equal(result.status, 'error');
+      assert.equal(result.error!.name, 'NodeApiError');
+      assert.match(result.error!.message, /refusing to leave the cluster gracefully.*\[FAILED_PRECONDITION from node rs-1 \(127\.0\.0\.51\) via 127\.0\.0\.50:\d+\]/);
+      assert.equal(cp.up, true);
+      assert.equal(cp.bootId, bootId);
+      assert.equal(cp.maintenance, false);
+    });
   });
 
   it('scales, cordons, drains and uncordons, lists nodes and pods, deploys a Helm chart through Flux and a HelmChart', async () => {

@@ -33,14 +33,19 @@ export function withoutMetadata(message: Record<string, any>): IDataObject {
   return rest as IDataObject;
 }
 
-export const waitProperties = (resource: string, operation: string, defaultTimeout = 600): INodeProperties[] =>
+export const waitProperties = (
+  resource: string,
+  operation: string,
+  defaultTimeout = 600,
+  waitDescription = 'Whether to wait until the node is back: events of the action, then a changed boot ID (as talosctl does)',
+): INodeProperties[] =>
   forOperation(resource, operation, [
     {
       displayName: 'Wait for the Node',
       name: 'wait',
       type: 'boolean',
       default: true,
-      description: 'Whether to wait until the node is back: events of the action, then a changed boot ID (as talosctl does)',
+      description: waitDescription,
     },
     {
       displayName: 'Wait Timeout (Seconds)',

@@ -60,7 +60,7 @@ export function toNodeError(node: INode, error: unknown, itemIndex: number): Nod
   if (error instanceof WaitTimeoutError) {
     return new NodeApiError(node, { message: error.message, progress: error.progress.slice(-20) } as JsonObject, {
       message: readable(error.message),
-      description: `Last progress:\n${error.progress.slice(-10).join('\n')}`,
+      description: readable(`Last progress:\n${error.progress.slice(-10).join('\n')}`),
       itemIndex,
     });
   }

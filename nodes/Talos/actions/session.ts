@@ -3,7 +3,7 @@
 // Kubernetes credential or from a Talos control plane's kubeconfig).
 
 import type { IExecuteFunctions } from 'n8n-workflow';
-import { TalosClient, type CallOptions } from '../transport/client.ts';
+import { TalosClient, normalizeEndpoint, type CallOptions } from '../transport/client.ts';
 import { resolveTalosCredential, type ResolvedTalos, type TalosCredentialData } from '../transport/talosconfig.ts';
 import { KubeClient, parseKubeconfig } from '../transport/kubernetes.ts';
 import { readTarGz } from '../transport/tar.ts';
@@ -62,6 +62,29 @@ export class Session {
     const node = this.node(itemIndex);
     const connection = resolved.insecure && node ? { ...resolved, endpoints: [node] } : resolved;
     return () => new TalosClient(connection);
+  }
+
+  /**
+   * A factory of insecure clients (no client certificate, like `talosctl --insecure`) to the node's
+   * own address, for a node that came back without configuration (reset with reboot). The address
+   * is the Node field (empty: the endpoint itself); without a port it gets the endpoint's port, as
+   * every Talos node serves its API on the same port (50000).
+   */
+  async maintenanceConnector(itemIndex: number): Promise<{ connect: () => TalosClient; address: string }> {
+    const resolved = await this.credential();
+    const node = this.node(itemIndex);
+    const endpoint = resolved.endpoints[0] ? normalizeEndpoint(resolved.endpoints[0]) : undefined;
+    let address: string;
+    if (!node) {
+      if (!endpoint) throw new Error('No endpoint: set the Node field or the credential\'s endpoints');
+      address = endpoint;
+    } else {
+      const hasPort = /^[^:]+:\d+$|^\[[^\]]+\]:\d+$/.test(node);
+      const port = endpoint ? /:(\d+)$/.exec(endpoint)?.[1] : undefined;
+      address = normalizeEndpoint(node);
+      if (!hasPort && !resolved.insecure && port) address = address.replace(/:\d+$/, `:${port}`);
+    }
+    return { connect: () => new TalosClient({ endpoints: [address], insecure: true }), address };
   }
 
   async kubernetes(itemIndex: number): Promise<KubeClient> {

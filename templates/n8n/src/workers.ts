@@ -448,6 +448,13 @@ function applyConfigs(w: Worker, from: string, label: string, listCode: string, 
 }
 
 /** Rollback steps that act on several nodes: a result when all went well, else Fail Handoff with the errors. */
+// A rollback's reset waits until the node has powered off (reset without reboot), so the step is
+// done only when the node is wiped and off (before the infrastructure worker deletes its VM); a
+// node that does not get there within the timeout fails the step with what was last seen. The
+// nodes are reset one after another: 300 s each keeps a rollback of several nodes inside the
+// rollback handoff's completion timeout (3600 s).
+const RESET_WAIT = { wait: true, waitTimeout: 300, retryInterval: 5 };
+
 function finishRollback(w: Worker, from: string, route: string, field: string): void {
   const ok = w.check(
     from,
@@ -794,7 +801,7 @@ export function talosWorker(): WorkflowBuilder {
       noOp('Uninstall kube-prometheus-stack', 'The Talos node cannot delete a HelmRelease: run flux delete helmrelease kube-prometheus-stack -n flux-system; the nodes are reset below'),
     );
     const split = w.items(uninstall, 'Monitoring Nodes to Reset', `(${H}.node_ips ?? []).map(ip => ({ ip }))`);
-    const reset = w.then(split, talos('Reset Monitoring Node', 'machine', 'reset', { graceful: false, reboot: false, wipeMode: 'ALL', node: expr('$json.ip'), timeout: 60 }, continueOnError));
+    const reset = w.then(split, talos('Reset Monitoring Node', 'machine', 'reset', { graceful: false, reboot: false, wipeMode: 'ALL', node: expr('$json.ip'), timeout: 60, ...RESET_WAIT }, continueOnError));
     finishRollback(w, w.collect(reset, 'Monitoring Nodes Reset', 'reset'), 'install-stack-rollback', 'reset');
   }
   {
@@ -803,7 +810,7 @@ export function talosWorker(): WorkflowBuilder {
       'Cluster Nodes to Reset',
       `(${H}.control_plane_ips ?? []).concat(${H}.worker_ips ?? []).map(ip => ({ ip }))`,
     );
-    const reset = w.then(split, talos('Reset Cluster Node', 'machine', 'reset', { graceful: false, reboot: false, wipeMode: 'ALL', node: expr('$json.ip'), timeout: 60 }, continueOnError));
+    const reset = w.then(split, talos('Reset Cluster Node', 'machine', 'reset', { graceful: false, reboot: false, wipeMode: 'ALL', node: expr('$json.ip'), timeout: 60, ...RESET_WAIT }, continueOnError));
     finishRollback(w, w.collect(reset, 'Cluster Nodes Reset', 'reset'), 'bootstrap-cluster-rollback', 'reset');
   }
   {
@@ -838,7 +845,7 @@ export function talosWorker(): WorkflowBuilder {
   }
   {
     const split = w.items(w.start('rejoin-cluster-rollback', noOp('Withdraw Replacements')), 'Replacements to Reset', `(${H}.replacement_ips ?? []).map(ip => ({ ip }))`);
-    const reset = w.then(split, talos('Reset Replacement', 'machine', 'reset', { graceful: true, reboot: false, wipeMode: 'ALL', node: expr('$json.ip'), timeout: 60 }, continueOnError));
+    const reset = w.then(split, talos('Reset Replacement', 'machine', 'reset', { graceful: true, reboot: false, wipeMode: 'ALL', node: expr('$json.ip'), timeout: 60, ...RESET_WAIT }, continueOnError));
     finishRollback(w, w.collect(reset, 'Replacements Reset', 'reset'), 'rejoin-cluster-rollback', 'reset');
   }
   return b;

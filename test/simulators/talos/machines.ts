@@ -39,6 +39,8 @@ export interface Timing {
 export class Machine extends EventEmitter {
   readonly ip: string;
   hostname: string;
+  /** The hostname without configuration (maintenance mode, after a reset). */
+  readonly defaultHostname: string;
   role: Role | undefined;
   config: string | undefined;
   stagedConfig: string | undefined;
@@ -59,6 +61,7 @@ export class Machine extends EventEmitter {
     this.setMaxListeners(100);
     this.ip = ip;
     this.hostname = hostname;
+    this.defaultHostname = hostname;
     this.tag = tag;
     this.stage = 'MAINTENANCE';
     this.emitEvent('', 'machine.MachineStatusEvent', { stage: 'MAINTENANCE', status: { ready: false, unmetConditions: [] } });

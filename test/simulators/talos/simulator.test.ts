@@ -200,4 +200,51 @@ describe('Talos simulator', () => {
     await assert.rejects(anonymous.unary(M, 'Version', {}, { timeoutMs: 3000 }), (error: TalosApiError) => error.codeName === 'UNAVAILABLE');
     anonymous.close();
   });
+  it('resets: with reboot the node comes back in maintenance mode (new boot id, no configuration, out of etcd); without it powers off; the last etcd member refuses a graceful reset', async () => {
+    const before = worker!.bootId;
+    const configuredName = worker!.hostname;
+    const seen: Array<{ type: string; actorId: string; payload: Record<string, any> }> = [];
+    const events = admin.stream(M, 'Events', { tailEvents: 0 }, { node: worker!.ip, timeoutMs: 5000 });
+    const [reset] = await admin.unary(M, 'Reset', { graceful: true, reboot: true }, { node: worker!.ip, timeoutMs: 3000 });
+    assert.ok(reset!.actorId);
+    await (async () => {
+      try {
+        for await (const event of events) {
+          const unpacked = unpackEvent(event.data);
+          seen.push({ type: unpacked!.type, actorId: event.actorId, payload: unpacked!.payload });
+        }
+      } catch {
+        // the node went down
+      }
+    })();
+    const mine = seen.filter((e) => e.actorId === reset!.actorId);
+    assert.ok(mine.some((e) => e.type === 'machine.MachineStatusEvent' && e.payload.stage === 'RESETTING'));
+    assert.ok(mine.some((e) => e.type === 'machine.TaskEvent' && e.payload.task === 'resetSystemDisk'));
+    await until('worker back in maintenance mode', () => worker!.up && worker!.maintenance);
+    assert.notEqual(worker!.bootId, before);
+    assert.equal(worker!.config, undefined);
+    assert.equal(worker!.role, undefined);
+    assert.notEqual(worker!.hostname, configuredName);
+    const insecure = new TalosClient({ endpoints: [sim.addressOf(worker!)], insecure: true });
+    try {
+      const [version] = await insecure.unary(M, 'Version', {}, { timeoutMs: 3000 });
+      assert.equal(version!.platform.mode, 'maintenance');
+    } finally {
+      insecure.close();
+    }
+    await rejects(admin.unary(M, 'Version', {}, { node: worker!.ip, timeoutMs: 2000 }), 'UNAVAILABLE', /maintenance mode/);
+
+    assert.ok(sim.etcdMembers.some((m) => m.ip === cp2!.ip));
+    await admin.unary(M, 'Reset', { graceful: true, reboot: false }, { node: cp2!.ip, timeoutMs: 3000 });
+    await until('cp-2 off', () => !cp2!.up);
+    assert.equal(cp2!.poweredOff, true);
+    assert.ok(!sim.etcdMembers.some((m) => m.ip === cp2!.ip), 'the reset node left etcd');
+    await rejects(admin.unary(M, 'Version', {}, { node: cp2!.ip, timeoutMs: 2000 }), 'UNAVAILABLE', /connection refused/);
+
+    await rejects(admin.unary(M, 'Reset', { graceful: true, reboot: true }, { node: cp1!.ip, timeoutMs: 3000 }), 'FAILED_PRECONDITION', /last member/);
+    await admin.unary(M, 'Reset', { graceful: false, reboot: true }, { node: cp1!.ip, timeoutMs: 3000 });
+    await until('cp-1 back in maintenance mode', () => cp1!.up && cp1!.maintenance);
+    assert.deepEqual(sim.etcdMembers, []);
+    assert.equal(sim.bootstrapped, false, 'without members the cluster can be bootstrapped (or recovered) again');
+  });
 });

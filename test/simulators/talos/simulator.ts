@@ -371,9 +371,13 @@ export class TalosSimulator {
   }
 
   /** Action → (stopMs) down → (downMs) boot. `after` runs while down (apply config, upgrade). */
-  private restart(machine: Machine, actorId: string, sequence: string, stage: string, options: { powerOff?: boolean; whileDown?: () => void } = {}): void {
+  private restart(machine: Machine, actorId: string, sequence: string, stage: string, options: { powerOff?: boolean; whileDown?: () => void; tasks?: string[] } = {}): void {
     machine.emitEvent(actorId, 'machine.SequenceEvent', { sequence, action: 'START' });
     machine.status(actorId, stage, false);
+    for (const task of options.tasks ?? []) {
+      machine.emitEvent(actorId, 'machine.TaskEvent', { task, action: 'START' });
+      machine.emitEvent(actorId, 'machine.TaskEvent', { task, action: 'STOP' });
+    }
     machine.emitEvent(actorId, 'machine.PhaseEvent', { phase: 'stopEverything', action: 'START' });
     machine.emitEvent(actorId, 'machine.TaskEvent', { task: 'stopAllServices', action: 'START' });
     machine.later(this.timing.stopMs, () => {
@@ -594,13 +598,22 @@ export class TalosSimulator {
     if (graceful && machine.role === 'controlplane' && this.bootstrapped && this.etcdMembers.length <= 1 && this.etcdMembers.some((m) => m.ip === machine.ip)) {
       throw new SimError(grpc.status.FAILED_PRECONDITION, 'etcd: 1 members, refusing to leave the cluster gracefully: the last member would lose the data (use graceful=false)');
     }
+    const member = machine.role === 'controlplane' && this.etcdMembers.some((m) => m.ip === machine.ip);
+    const tasks = graceful ? ['cordonAndDrainNode', ...(member ? ['leaveEtcd'] : [])] : [];
+    tasks.push(request.mode === 'USER_DISKS' ? 'resetUserDisks' : 'resetSystemDisk');
+    // As on Talos: the node leaves etcd and loses its configuration (and so its hostname); with
+    // reboot it comes back in maintenance mode with a new boot id, otherwise it powers off. When
+    // the last member left, the cluster has no etcd: it can be bootstrapped (or recovered) again.
     this.restart(machine, actorId, 'reset', 'RESETTING', {
       powerOff: request.reboot !== true,
+      tasks,
       whileDown: () => {
         this.etcdMembers = this.etcdMembers.filter((m) => m.ip !== machine.ip);
+        if (member && this.etcdMembers.length === 0) this.bootstrapped = false;
         machine.config = undefined;
         machine.stagedConfig = undefined;
         machine.role = undefined;
+        machine.hostname = machine.defaultHostname;
       },
     });
     return { messages: [{ metadata: this.meta(machine), actorId }] };

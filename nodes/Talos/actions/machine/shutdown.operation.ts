@@ -13,7 +13,7 @@ export const description: INodeProperties[] = [
       description: 'Whether to skip cordoning and draining the Kubernetes node',
     },
   ]),
-  ...waitProperties('machine', 'shutdown', 300),
+  ...waitProperties('machine', 'shutdown', 300, 'Whether to wait until the node has powered off: events of the action, then the node no longer answers'),
 ];
 
 /** Waits (optionally) until the node stops answering. */
