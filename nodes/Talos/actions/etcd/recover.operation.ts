@@ -45,10 +45,11 @@ function checkIntegrity(snapshot: Buffer): void {
 
 /**
  * Disaster recovery of a cluster's etcd, as `talosctl bootstrap --recover-from`: the snapshot is
- * uploaded to one control plane node whose etcd has not started (EtcdRecover; a node whose etcd
- * already runs is refused up front, saying "already running"), that node is
- * bootstrapped from it (Bootstrap with recover_etcd), and the node waits until etcd runs healthy;
- * a failed etcd service (e.g. a snapshot the node refused) fails the item with etcd's message.
+ * uploaded to one control plane node whose etcd has not started (EtcdRecover), that node is
+ * bootstrapped from it (Bootstrap with recover_etcd), and the operation waits until etcd runs
+ * healthy. A node whose etcd already runs is refused up front ("already running": the dr-failover
+ * template takes that as a warm standby); a failed etcd service (e.g. a snapshot the node refused)
+ * fails the item with etcd's message.
  */
 export async function execute(this: IExecuteFunctions, itemIndex: number, session: Session): Promise<INodeExecutionData[]> {
   const property = this.getNodeParameter('binaryPropertyName', itemIndex) as string;
