@@ -9,7 +9,7 @@
 
 import type { Pool } from 'pg';
 import type { Approval } from '../../domain/types.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor, pageOf, type ListRow } from '../cursor.ts';
 import type { ApprovalQuery, Page } from '../store.ts';
 
 export const APPROVALS_LIST_MIGRATION_SQL = `
@@ -47,12 +47,6 @@ UPDATE subscriptions SET events = left(events, -1) || ',"approval.cancelled"]'
    AND events LIKE '["%"]' AND events NOT LIKE '%"approval.cancelled"%';
 `;
 
-interface ListRow {
-  body: string;
-  created_at: number;
-  id: string;
-}
-
 export async function listApprovals(pool: Pool, query: ApprovalQuery): Promise<Page<Approval>> {
   const limit = Math.max(1, Math.floor(query.limit));
   const params: (string | number)[] = [];
@@ -75,11 +69,5 @@ export async function listApprovals(pool: Pool, query: ApprovalQuery): Promise<P
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   const sql = `SELECT a.body, a.created_at, a.id FROM ${from}${where} ORDER BY ${at} DESC, ${id} DESC LIMIT ${param(limit + 1)}`;
   const { rows } = await pool.query<ListRow>(sql, params);
-  const more = rows.length > limit;
-  const pageRows = more ? rows.slice(0, limit) : rows;
-  const last = pageRows[pageRows.length - 1];
-  return {
-    items: pageRows.map((row) => JSON.parse(row.body) as Approval),
-    next_cursor: more && last ? encodeCursor({ created_at: Number(last.created_at), id: last.id }) : null,
-  };
+  return pageOf<Approval>(rows, limit);
 }

@@ -5,14 +5,8 @@
 
 import type { Pool } from 'pg';
 import type { Handoff, Run } from '../../domain/types.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor, pageOf, type ListRow } from '../cursor.ts';
 import type { HandoffQuery, Page, RunQuery } from '../store.ts';
-
-interface ListRow {
-  body: string;
-  created_at: number;
-  id: string;
-}
 
 /** What a list reads: the table, the expression of the record's body and the id column. */
 interface Source {
@@ -82,13 +76,7 @@ export class PgListQueries {
       ? `SELECT body, created_at, id FROM (${branches.map((b) => `(${select([b])})`).join(' UNION ALL ')}) AS merged ${order('id')} LIMIT ${limitParam}`
       : select([]);
     const { rows } = await this.pool.query<ListRow>(sql, filter.params);
-    const more = rows.length > limit;
-    const pageRows = more ? rows.slice(0, limit) : rows;
-    const last = pageRows[pageRows.length - 1];
-    return {
-      items: pageRows.map((row) => JSON.parse(row.body) as T),
-      next_cursor: more && last ? encodeCursor({ created_at: Number(last.created_at), id: last.id }) : null,
-    };
+    return pageOf<T>(rows, limit);
   }
 }
 

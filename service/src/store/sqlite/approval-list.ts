@@ -14,9 +14,9 @@
 
 import type Database from 'better-sqlite3';
 import type { Approval } from '../../domain/types.ts';
-import { decodeCursor } from '../cursor.ts';
+import { decodeCursor, pageOf } from '../cursor.ts';
 import type { ApprovalQuery, Page } from '../store.ts';
-import { ListStatements, pageOf, type Params } from './lists.ts';
+import { ListStatements, type Params } from './lists.ts';
 
 export const APPROVALS_LIST_MIGRATION_SQL = `
 CREATE INDEX approvals_status            ON approvals (status, created_at, id);

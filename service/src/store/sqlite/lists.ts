@@ -5,28 +5,10 @@
 
 import type Database from 'better-sqlite3';
 import type { Handoff, Run } from '../../domain/types.ts';
-import { decodeCursor, encodeCursor } from '../cursor.ts';
+import { decodeCursor, pageOf, type ListRow } from '../cursor.ts';
 import type { HandoffQuery, Page, RunQuery } from '../store.ts';
-import { parseBody } from './rows.ts';
-
-export interface ListRow {
-  body: string;
-  created_at: number;
-  id: string;
-}
 
 export type Params = Record<string, string | number>;
-
-/** One page from rows read with LIMIT limit + 1: the extra row only says that more follow. */
-export function pageOf<T>(rows: ListRow[], limit: number): Page<T> {
-  const more = rows.length > limit;
-  const pageRows = more ? rows.slice(0, limit) : rows;
-  const last = pageRows[pageRows.length - 1];
-  return {
-    items: pageRows.map((row) => parseBody<T>(row.body)),
-    next_cursor: more && last ? encodeCursor({ created_at: last.created_at, id: last.id }) : null,
-  };
-}
 
 /** Prepared list statements, one per distinct SQL text (the filters decide the text). */
 export class ListStatements {
