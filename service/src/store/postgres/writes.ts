@@ -8,7 +8,7 @@
 
 import { bucketOf } from '../../domain/histogram.ts';
 import type { StatsDelta, Timer } from '../../domain/types.ts';
-import { ConcurrencyKeyTaken, DuplicateRecord, VersionConflict, type Mutation } from '../store.ts';
+import { ConcurrencyKeyTaken, DuplicateRecord, VersionConflict, type Mutation, type RecordWrite } from '../store.ts';
 import { handoffParams, runParams } from '../sqlite/rows.ts';
 import { approvalDocumentParts, mapApprovalError } from './approvals.ts';
 
@@ -18,18 +18,10 @@ export const STATS_SHARDS = 16;
 /** The JSON text of cortex_apply's first argument. */
 export function mutationDocument(m: Mutation, now: number): string {
   const timestamp = new Date(now).toISOString();
-  const handoff = m.handoff ? ('insert' in m.handoff ? m.handoff.insert : m.handoff.update) : null;
-  const run = m.run ? ('insert' in m.run ? m.run.insert : m.run.update) : null;
   return JSON.stringify({
     idempotency: m.idempotency ?? null,
-    handoff:
-      m.handoff && handoff
-        ? { op: 'insert' in m.handoff ? 'insert' : 'update', ...handoffParams(handoff), expected_version: 'insert' in m.handoff ? null : m.handoff.expectedVersion }
-        : null,
-    run:
-      m.run && run
-        ? { op: 'insert' in m.run ? 'insert' : 'update', ...runParams(run), expected_version: 'insert' in m.run ? null : m.run.expectedVersion }
-        : null,
+    handoff: m.handoff ? recordPart(m.handoff, handoffParams) : null,
+    run: m.run ? recordPart(m.run, runParams) : null,
     history: (m.history ?? []).map((e) => ({
       subject_kind: e.subject_kind,
       subject_id: e.subject_id,
@@ -49,6 +41,18 @@ export function mutationDocument(m: Mutation, now: number): string {
     // Only cortex_apply_approval reads these (approvals.ts); absent for every other mutation.
     ...approvalDocumentParts(m),
   });
+}
+
+/** A record write as cortex_apply reads it: the row's columns, `op` and `expected_version`. */
+function recordPart<T, P extends object>(write: RecordWrite<T>, params: (record: T) => P) {
+  return 'insert' in write
+    ? { op: 'insert', ...params(write.insert), expected_version: null }
+    : { op: 'update', ...params(write.update), expected_version: write.expectedVersion };
+}
+
+/** The record an insert or update writes. */
+function recordOf<T>(write: RecordWrite<T>): T {
+  return 'insert' in write ? write.insert : write.update;
 }
 
 function lastPerKey(timers: Timer[]): Timer[] {
@@ -114,8 +118,8 @@ export function mapApplyError(error: unknown, m: Mutation): Error | null {
   if (approvalError) return approvalError;
   if (code === 'CX409') {
     const subject = (error as { detail?: string }).detail;
-    if (subject === 'handoff' && m.handoff) return new VersionConflict('handoff', handoffParams('insert' in m.handoff ? m.handoff.insert : m.handoff.update).id);
-    if (subject === 'run' && m.run) return new VersionConflict('run', runParams('insert' in m.run ? m.run.insert : m.run.update).id);
+    if (subject === 'handoff' && m.handoff) return new VersionConflict('handoff', recordOf(m.handoff).handoff_id);
+    if (subject === 'run' && m.run) return new VersionConflict('run', recordOf(m.run).run_id);
     return null;
   }
   if (code !== '23505') return null;
@@ -125,8 +129,8 @@ export function mapApplyError(error: unknown, m: Mutation): Error | null {
     case 'runs_pkey':
       return m.run && 'insert' in m.run ? new DuplicateRecord('run', m.run.insert.run_id) : null;
     case 'runs_concurrency_running': {
-      const run = m.run ? ('insert' in m.run ? m.run.insert : m.run.update) : null;
-      return run?.concurrency_key ? new ConcurrencyKeyTaken(run.concurrency_key) : null;
+      const key = m.run ? recordOf(m.run).concurrency_key : null;
+      return key ? new ConcurrencyKeyTaken(key) : null;
     }
     default:
       return null;
