@@ -121,7 +121,9 @@ export class PostgresStore implements Store {
     for (let attempt = 1; ; attempt++) {
       try {
         const shard = Math.floor(Math.random() * STATS_SHARDS);
-        await this.q(needsApprovalApply(mutation) ? 'applyApproval' : 'apply', [mutationDocument(mutation, Date.now()), Date.now(), shard]);
+        // One clock reading: the outbox rows' times and their bodies' timestamp agree.
+        const now = Date.now();
+        await this.q(needsApprovalApply(mutation) ? 'applyApproval' : 'apply', [mutationDocument(mutation, now), now, shard]);
         return;
       } catch (error) {
         const code = pgCode(error);
