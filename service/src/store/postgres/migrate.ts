@@ -37,8 +37,10 @@ export async function migrate(pool: Pool, schema: string, migrations: readonly M
         applied_at BIGINT NOT NULL
       )`);
     });
+    // Those already applied need no lock; the others are checked again under it.
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
     const applied: number[] = [];
-    const sorted = [...migrations].sort((a, b) => a.version - b.version);
+    const sorted = [...migrations].filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version);
     for (const migration of sorted) {
       const ran = await inLockedTransaction(client, schema, async () => {
         const seen = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
