@@ -94,7 +94,7 @@ describe('SqliteStore specifics', () => {
         { version: next, name: 'extra', sql: 'CREATE TABLE extra_a (x INTEGER);' },
         { version: next + 1, name: 'broken', sql: 'CREATE TABLE extra_b (x INTEGER); THIS IS NOT SQL;' },
       ];
-      assert.throws(() => migrate(db, extra), /syntax error/);
+      assert.throws(() => migrate(db, extra), new RegExp(`^Error: migration ${next + 1} \\(broken\\) failed: .*syntax error`));
       assert.deepEqual(appliedVersions(db), [...known, next]);
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'extra_%'").pluck().all();
       assert.deepEqual(tables, ['extra_a'], 'the failing migration left nothing behind');

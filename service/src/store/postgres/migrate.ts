@@ -45,7 +45,9 @@ export async function migrate(pool: Pool, schema: string, migrations: readonly M
       const ran = await inLockedTransaction(client, schema, async () => {
         const seen = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
         if (seen.rowCount) return false;
-        await client.query(migration.sql);
+        await client.query(migration.sql).catch((error: unknown) => {
+          throw new Error(`migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, { cause: error });
+        });
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           migration.version,
           migration.name,

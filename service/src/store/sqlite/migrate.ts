@@ -21,7 +21,11 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
   for (const migration of sorted) {
     const run = db.transaction(() => {
       if (isApplied.get(migration.version) !== undefined) return false;
-      db.exec(migration.sql);
+      try {
+        db.exec(migration.sql);
+      } catch (error) {
+        throw new Error(`migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`, { cause: error });
+      }
       record.run(migration.version, migration.name, Date.now());
       return true;
     });
