@@ -778,6 +778,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
           assert.deepEqual(body.data, { handoff_id: h.handoff_id, status: 'pending' });
           const ts = Date.parse(body.timestamp);
           assert.ok(ts >= before && ts <= after && new Date(ts).toISOString() === body.timestamp);
+          assert.equal(ts, m.created_at, 'the body is stamped with the time of its row');
         }
         assert.equal(ids.size, 3);
 
