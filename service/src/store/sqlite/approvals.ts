@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { Approval } from '../../domain/types.ts';
 import { DuplicateRecord, VersionConflict, type Mutation } from '../store.ts';
+import { isPrimaryKeyClash } from './errors.ts';
 
 export const APPROVALS_MIGRATION_SQL = `
 CREATE TABLE approvals (
@@ -55,7 +56,7 @@ export function prepareApprovalStatements(db: Database.Database) {
 export type ApprovalStatements = ReturnType<typeof prepareApprovalStatements>;
 
 /** Inside the apply transaction. */
-export function writeApproval(stmts: ApprovalStatements, write: NonNullable<Mutation['approval']>, isPrimaryKeyClash: (err: unknown) => boolean): void {
+export function writeApproval(stmts: ApprovalStatements, write: NonNullable<Mutation['approval']>): void {
   if ('insert' in write) {
     try {
       stmts.insertApproval.run(approvalParams(write.insert));

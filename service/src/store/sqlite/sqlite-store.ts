@@ -32,6 +32,7 @@ import {
   type WorkflowStatsRow,
 } from '../store.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { isPrimaryKeyClash } from './errors.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { ListQueries } from './lists.ts';
 import { ApprovalListQuery } from './approval-list.ts';
@@ -48,7 +49,7 @@ import {
   subscriptionParams,
 } from './rows.ts';
 import { prepareStatements, type Statements } from './statements.ts';
-import { MutationWriter, sqliteCode } from './writes.ts';
+import { MutationWriter } from './writes.ts';
 
 const BUSY_TIMEOUT_MS = 5000;
 /**
@@ -246,9 +247,7 @@ export class SqliteStore implements Store {
     try {
       this.stmts.insertSubscription.run(subscriptionParams(subscription));
     } catch (err) {
-      if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-        throw new DuplicateRecord('subscription', subscription.subscription_id);
-      }
+      if (isPrimaryKeyClash(err)) throw new DuplicateRecord('subscription', subscription.subscription_id);
       throw err;
     } finally {
       this.writer.invalidateSubscriptions();

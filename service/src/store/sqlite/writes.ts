@@ -2,7 +2,6 @@
 // the order the contract fixes — idempotency, record, history, outbox fan-out, timers
 // (clear, then set), stats. Any throw rolls the whole transaction back.
 
-import Database from 'better-sqlite3';
 import { bucketOf } from '../../domain/histogram.ts';
 import { timeOrderedHex } from '../../domain/ids.ts';
 import { subscriptionMatches } from '../../domain/subscriptions.ts';
@@ -11,6 +10,7 @@ import { ConcurrencyKeyTaken, DuplicateRecord, IdempotencyKeyTaken, VersionConfl
 import { handoffParams, historyParams, idempotencyFromRow, runParams, subscriptionFromRow, subscriptionParams } from './rows.ts';
 import type { Statements } from './statements.ts';
 import { writeApproval } from './approvals.ts';
+import { isPrimaryKeyClash, sqliteCode } from './errors.ts';
 import { writeRunParties } from './run-parties.ts';
 
 export class MutationWriter {
@@ -53,7 +53,7 @@ export class MutationWriter {
       this.writeRun(m.run);
       writeRunParties(s, m.run);
     }
-    if (m.approval) writeApproval(s, m.approval, (err) => sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    if (m.approval) writeApproval(s, m.approval);
     if (m.subscriptions?.length) this.insertSubscriptions(m.subscriptions);
     for (const event of m.history ?? []) s.insertHistory.run(historyParams(event));
     if (m.outgoing && m.outgoing.length > 0) this.fanOut(m.outgoing, now);
@@ -70,9 +70,7 @@ export class MutationWriter {
       try {
         this.stmts.insertHandoff.run(handoffParams(write.insert));
       } catch (err) {
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-          throw new DuplicateRecord('handoff', write.insert.handoff_id);
-        }
+        if (isPrimaryKeyClash(err)) throw new DuplicateRecord('handoff', write.insert.handoff_id);
         throw err;
       }
       return;
@@ -113,7 +111,7 @@ export class MutationWriter {
       try {
         this.stmts.insertSubscription.run(subscriptionParams(subscription));
       } catch (err) {
-        if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new DuplicateRecord('subscription', subscription.subscription_id);
+        if (isPrimaryKeyClash(err)) throw new DuplicateRecord('subscription', subscription.subscription_id);
         throw err;
       }
     }
@@ -167,10 +165,6 @@ export class MutationWriter {
         return;
     }
   }
-}
-
-export function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Database.SqliteError ? err.code : undefined;
 }
 
 function newMessageId(): string {
