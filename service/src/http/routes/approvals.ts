@@ -2,9 +2,8 @@
 // approvers themselves decide on the approval page (approval-page.ts) through their links.
 
 import { z } from 'zod';
-import { defineRoute, type RouteSpec } from '../route.ts';
+import { defineRoute, historyPage, outcomeReply, type RouteSpec } from '../route.ts';
 import { Cursor, ErrorView, HistoryQuery, HistoryView, Id, JsonObject, Limit, PageOf, Slug } from '../schemas.ts';
-import { historyView } from './handoffs.ts';
 import { approvalPayload } from '../../domain/approval-rules.ts';
 import type { ApprovalLinks } from '../../domain/approval-links.ts';
 import type { ApprovalService } from '../../domain/approvals.ts';
@@ -95,11 +94,8 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       handler: async ({ principal, body, idempotency }) => {
         const outcome = await approvals.create(principal, body, idempotency);
         const { approval, callback_secret: secret } = outcome.record;
-        return {
-          status: outcome.status,
-          body: { ...view(approval), ...(secret && approval.subscription_id ? { callback: { subscription_id: approval.subscription_id, secret } } : {}) },
-          headers: { ETag: `"${approval.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-        };
+        const callback = secret && approval.subscription_id ? { callback: { subscription_id: approval.subscription_id, secret } } : {};
+        return outcomeReply({ ...outcome, record: approval }, (record) => ({ ...view(record), ...callback }));
       },
     }),
     defineRoute({
@@ -135,9 +131,7 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       query: HistoryQuery,
       responses: { 200: { description: 'events', schema: PageOf(HistoryView) }, ...errors },
       handler: async ({ principal, params, query }) => {
-        const events = await approvals.history(principal, params.id, query.after, query.limit);
-        const last = events.at(-1);
-        return { status: 200, body: { items: events.map(historyView), next_cursor: events.length === query.limit && last ? String(last.seq) : null } };
+        return historyPage(await approvals.history(principal, params.id, query.after, query.limit), query.limit);
       },
     }),
     defineRoute({
@@ -150,12 +144,7 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       idempotent: true,
       responses: { 200: { description: 'the approval after the decision', schema: ApprovalView }, ...errors },
       handler: async ({ principal, params, body, idempotency }) => {
-        const outcome = await approvals.decideAsAdmin(principal, params.id, body, idempotency);
-        return {
-          status: outcome.status,
-          body: view(outcome.record),
-          headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-        };
+        return outcomeReply(await approvals.decideAsAdmin(principal, params.id, body, idempotency), view);
       },
     }),
     defineRoute({
@@ -168,12 +157,7 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       idempotent: true,
       responses: { 200: { description: 'the cancelled approval', schema: ApprovalView }, ...errors },
       handler: async ({ principal, params, body, idempotency }) => {
-        const outcome = await approvals.cancel(principal, params.id, body.reason?.trim() || null, idempotency);
-        return {
-          status: outcome.status,
-          body: view(outcome.record),
-          headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-        };
+        return outcomeReply(await approvals.cancel(principal, params.id, body.reason?.trim() || null, idempotency), view);
       },
     }),
   ];

@@ -1,6 +1,6 @@
 // /v1/runs: runs of workflow definitions, their phases and actions, and rollback plans.
 
-import { defineRoute, type Reply, type RouteSpec } from '../route.ts';
+import { defineRoute, historyPage, outcomeReply, type Reply, type RouteSpec } from '../route.ts';
 import {
   ActionParams,
   EmptyBody,
@@ -19,18 +19,11 @@ import {
   StartRunBody,
   StepParams,
 } from '../schemas.ts';
-import { historyView } from './handoffs.ts';
 import { runPayload, type RunService } from '../../domain/runs.ts';
 import type { Outcome } from '../../domain/commit.ts';
 import type { ErrorInfo, JsonObject, Run } from '../../domain/types.ts';
 
-function runReply(outcome: Outcome<Run>): Reply {
-  return {
-    status: outcome.status,
-    body: runPayload(outcome.record),
-    headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-  };
-}
+const runReply = (outcome: Outcome<Run>): Reply => outcomeReply(outcome, runPayload);
 
 const errors = {
   400: { description: 'invalid request', schema: ErrorView },
@@ -105,9 +98,7 @@ export function runRoutes(runs: RunService): RouteSpec[] {
       query: HistoryQuery,
       responses: { 200: { description: 'events', schema: PageOf(HistoryView) }, ...errors },
       handler: async ({ principal, params, query }) => {
-        const events = await runs.history(principal, params.id, query.after, query.limit);
-        const last = events.at(-1);
-        return { status: 200, body: { items: events.map(historyView), next_cursor: events.length === query.limit && last ? String(last.seq) : null } };
+        return historyPage(await runs.history(principal, params.id, query.after, query.limit), query.limit);
       },
     }),
     defineRoute({
