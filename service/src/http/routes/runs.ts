@@ -19,6 +19,7 @@ import {
   StartRunBody,
   StepParams,
 } from '../schemas.ts';
+import { CortexError } from '../../domain/errors.ts';
 import { runPayload, type RunService } from '../../domain/runs.ts';
 import type { Outcome } from '../../domain/commit.ts';
 import type { ErrorInfo, JsonObject, Run } from '../../domain/types.ts';
@@ -110,11 +111,8 @@ export function runRoutes(runs: RunService): RouteSpec[] {
       responses: { 200: { description: 'the plan' }, ...errors },
       handler: async ({ principal, params }) => {
         const run = await runs.get(principal, params.id);
-        const payload = runPayload(run);
-        if (!run.rollback) {
-          return { status: 404, body: { error: { code: 'no_rollback_plan', message: `run ${run.run_id} is ${run.status} and has no rollback plan`, details: [] } } };
-        }
-        return { status: 200, body: { run_id: run.run_id, ...(payload.rollback as JsonObject) } };
+        if (!run.rollback) throw new CortexError('not_found', 'no_rollback_plan', `run ${run.run_id} is ${run.status} and has no rollback plan`);
+        return { status: 200, body: { run_id: run.run_id, ...(runPayload(run).rollback as JsonObject) } };
       },
     }),
     change('/v1/runs/:id/phases/:phase_id/start', 'Start a phase', EmptyBody, PhaseParams, (ctx, p) => runs.startPhase(ctx.principal, p.id, p.phase_id, opts(ctx))),
