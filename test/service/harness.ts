@@ -3,6 +3,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -209,5 +211,35 @@ export function handoffBody(overrides: Record<string, unknown> = {}): Record<str
     task_id: 'task-1',
     data: { vm_ids: [101, 102], endpoints: ['10.0.0.11'] },
     ...overrides,
+  };
+}
+
+export interface CallbackReceiver {
+  /** `path` on the receiver (e.g. an n8n resume URL's shape). */
+  url: string;
+  /** Every request received, in order. */
+  calls: { headers: Record<string, string>; body: string }[];
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server that records every request and answers 200 {}. */
+export async function startCallbackReceiver(path = '/'): Promise<CallbackReceiver> {
+  const calls: CallbackReceiver['calls'] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += String(chunk)));
+    req.on('end', () => {
+      calls.push({ headers: req.headers as Record<string, string>, body });
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
+    calls,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
