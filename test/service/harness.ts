@@ -52,6 +52,8 @@ export interface RequestOptions {
   /** Sent as-is instead of JSON.stringify(body). */
   raw?: string;
   headers?: Record<string, string>;
+  /** Abort the request after this many ms. */
+  timeoutMs?: number;
 }
 
 /** One HTTP request with fetch; JSON in and out. `as: null` sends no token. */
@@ -63,7 +65,8 @@ export async function call(baseUrl: string, method: string, path: string, option
   if (options.raw !== undefined) body = options.raw;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const response = await fetch(baseUrl + path, { method, headers, body });
+  const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const response = await fetch(baseUrl + path, { method, headers, body, signal });
   const text = await response.text();
   let parsed: unknown = text;
   try {
