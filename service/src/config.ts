@@ -54,7 +54,7 @@ export interface Config {
   databaseSchema: string;
   /** Most PostgreSQL connections one replica opens. */
   databasePoolSize: number;
-  /** Admin token when given; main.ts makes one (kept in a 0600 file) when not. */
+  /** Admin token when given; service.ts makes one (kept in a 0600 file) when not. */
   adminToken: string | null;
   tokens: readonly TokenEntry[];
   tls: { cert: string; key: string } | null;
@@ -69,12 +69,12 @@ export interface Config {
   timerBatch: number;
   /** How long a sweeper's lease on a due timer lasts: a replica that dies holding it delays that timer by up to this. */
   timerLeaseMs: number;
-  /** Due timers one replica fires at once; null: the store's default (SQLite 1, PostgreSQL 8). */
+  /** Due timers one replica fires at once; null: the store's default (SQLite 32, PostgreSQL 8; see service.ts). */
   timerConcurrency: number | null;
   shutdownGraceMs: number;
   /** Approver groups: name → identities (CORTEX_APPROVER_GROUPS='sre=alice,bob;security=carol'). */
   approverGroups: ReadonlyMap<string, readonly string[]>;
-  /** HMAC key of the approval links; main.ts makes one (kept in a 0600 file) when not set. */
+  /** HMAC key of the approval links; service.ts makes one (kept in a 0600 file) when not set. */
   approvalLinkSecret: string | null;
   /** Base of the approval links; null: the URL the service listens on. */
   publicUrl: string | null;
