@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { APPROVER_GROUP_NAME, APPROVER_IDENTITY } from './domain/approval-rules.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -95,18 +96,16 @@ function parseTokenList(list: string): TokenEntry[] {
     });
 }
 
-const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
-
 /** `name=alice,bob;name2=carol` (approver groups). */
 export function parseApproverGroups(text: string | undefined): Map<string, readonly string[]> {
   const groups = new Map<string, readonly string[]>();
   for (const [index, entry] of (text ?? '').split(';').map((e) => e.trim()).filter(Boolean).entries()) {
     const eq = entry.indexOf('=');
     const name = eq > 0 ? entry.slice(0, eq).trim() : '';
-    if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS entry ${index + 1} is not name=identity,identity (lowercase group name)`);
+    if (!APPROVER_GROUP_NAME.test(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS entry ${index + 1} is not name=identity,identity (lowercase group name)`);
     if (groups.has(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS names group ${name} twice`);
     const members = entry.slice(eq + 1).split(',').map((m) => m.trim()).filter(Boolean);
-    const bad = members.find((m) => !APPROVER.test(m));
+    const bad = members.find((m) => !APPROVER_IDENTITY.test(m));
     if (members.length === 0 || bad !== undefined) throw new ConfigError(`CORTEX_APPROVER_GROUPS group ${name}: ${bad === undefined ? 'no members' : `"${bad}" is not an approver identity`}`);
     groups.set(name, Object.freeze([...new Set(members)]));
   }

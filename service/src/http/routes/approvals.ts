@@ -4,16 +4,18 @@
 import { z } from 'zod';
 import { defineRoute, historyPage, outcomeReply, type RouteSpec } from '../route.ts';
 import { Cursor, ErrorView, HistoryQuery, HistoryView, Id, JsonObject, Limit, PageOf, Slug } from '../schemas.ts';
-import { approvalPayload } from '../../domain/approval-rules.ts';
+import { APPROVER_GROUP_NAME, APPROVER_IDENTITY, GROUP_PREFIX, approvalPayload } from '../../domain/approval-rules.ts';
 import type { ApprovalLinks } from '../../domain/approval-links.ts';
 import type { ApprovalService } from '../../domain/approvals.ts';
 import { APPROVAL_STATUSES, type Approval } from '../../domain/types.ts';
 
-const APPROVER = /^(?:group:[a-z0-9][a-z0-9._-]{0,62}|[A-Za-z0-9][A-Za-z0-9._@+-]{0,99})$/;
+/** An identity or group:<name>; a pattern (not a refine) so that the OpenAPI document shows it. */
+const bare = (anchored: RegExp): string => anchored.source.slice(1, -1);
+const APPROVER_REF = new RegExp(`^(?:${GROUP_PREFIX}${bare(APPROVER_GROUP_NAME)}|${bare(APPROVER_IDENTITY)})$`);
 
 export const ApproverRef = z
   .string()
-  .regex(APPROVER, 'an identity (letters, digits, ".", "_", "@", "+", "-") or group:<name>')
+  .regex(APPROVER_REF, 'an identity (letters, digits, ".", "_", "@", "+", "-") or group:<name>')
   .describe('an approver identity, e.g. alice or alice@example.com, or group:<name> from CORTEX_APPROVER_GROUPS');
 
 export const CreateApprovalBody = z.strictObject({
@@ -34,7 +36,7 @@ export const CreateApprovalBody = z.strictObject({
     .describe('called (signed, through the outbox) with approval.approved / rejected / timed_out / cancelled, e.g. n8n\'s $execution.resumeUrl'),
 });
 
-const ApproverIdentity = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/, 'an approver identity');
+const ApproverIdentity = z.string().regex(APPROVER_IDENTITY, 'an approver identity');
 
 export const DecisionBody = z.strictObject({
   approver: ApproverIdentity,
