@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { APPROVER_GROUP_NAME, APPROVER_IDENTITY } from './domain/approval-rules.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -54,7 +55,7 @@ export interface Config {
   databaseSchema: string;
   /** Most PostgreSQL connections one replica opens. */
   databasePoolSize: number;
-  /** Admin token when given; main.ts makes one (kept in a 0600 file) when not. */
+  /** Admin token when given; service.ts makes one (kept in a 0600 file) when not. */
   adminToken: string | null;
   tokens: readonly TokenEntry[];
   tls: { cert: string; key: string } | null;
@@ -69,12 +70,12 @@ export interface Config {
   timerBatch: number;
   /** How long a sweeper's lease on a due timer lasts: a replica that dies holding it delays that timer by up to this. */
   timerLeaseMs: number;
-  /** Due timers one replica fires at once; null: the store's default (SQLite 1, PostgreSQL 8). */
+  /** Due timers one replica fires at once; null: the store's default (SQLite 32, PostgreSQL 8; see service.ts). */
   timerConcurrency: number | null;
   shutdownGraceMs: number;
   /** Approver groups: name → identities (CORTEX_APPROVER_GROUPS='sre=alice,bob;security=carol'). */
   approverGroups: ReadonlyMap<string, readonly string[]>;
-  /** HMAC key of the approval links; main.ts makes one (kept in a 0600 file) when not set. */
+  /** HMAC key of the approval links; service.ts makes one (kept in a 0600 file) when not set. */
   approvalLinkSecret: string | null;
   /** Base of the approval links; null: the URL the service listens on. */
   publicUrl: string | null;
@@ -95,18 +96,16 @@ function parseTokenList(list: string): TokenEntry[] {
     });
 }
 
-const APPROVER = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
-
 /** `name=alice,bob;name2=carol` (approver groups). */
 export function parseApproverGroups(text: string | undefined): Map<string, readonly string[]> {
   const groups = new Map<string, readonly string[]>();
   for (const [index, entry] of (text ?? '').split(';').map((e) => e.trim()).filter(Boolean).entries()) {
     const eq = entry.indexOf('=');
     const name = eq > 0 ? entry.slice(0, eq).trim() : '';
-    if (!/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS entry ${index + 1} is not name=identity,identity (lowercase group name)`);
+    if (!APPROVER_GROUP_NAME.test(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS entry ${index + 1} is not name=identity,identity (lowercase group name)`);
     if (groups.has(name)) throw new ConfigError(`CORTEX_APPROVER_GROUPS names group ${name} twice`);
     const members = entry.slice(eq + 1).split(',').map((m) => m.trim()).filter(Boolean);
-    const bad = members.find((m) => !APPROVER.test(m));
+    const bad = members.find((m) => !APPROVER_IDENTITY.test(m));
     if (members.length === 0 || bad !== undefined) throw new ConfigError(`CORTEX_APPROVER_GROUPS group ${name}: ${bad === undefined ? 'no members' : `"${bad}" is not an approver identity`}`);
     groups.set(name, Object.freeze([...new Set(members)]));
   }

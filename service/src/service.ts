@@ -46,35 +46,32 @@ export interface ServiceOptions {
   store?: Store;
 }
 
-/** The admin token: configured, or made once and kept beside the database (mode 0600). */
-function adminToken(config: Config, logger: Logger): string {
-  if (config.adminToken) return config.adminToken;
-  const file = join(dirname(config.databasePath), 'admin-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  // On PostgreSQL nothing else lives in this directory; make it for the token file.
-  mkdirSync(dirname(file), { recursive: true });
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  logger.warn({ file }, 'no CORTEX_ADMIN_TOKEN configured: generated an admin token and wrote it to this file');
-  return token;
-}
-
 /**
- * The approval links' HMAC key: configured, or made once and kept beside the database
- * (mode 0600). Replicas must share it: set CORTEX_APPROVAL_LINK_SECRET on all of them.
+ * A secret made once and kept beside the database (mode 0600) when `configured` is not set.
+ * On PostgreSQL nothing else lives in that directory; it is made for the file.
  */
-function approvalLinkSecret(config: Config, logger: Logger): string {
-  if (config.approvalLinkSecret) return config.approvalLinkSecret;
-  const file = join(dirname(config.databasePath), 'approval-link-secret');
+function keptSecret(configured: string | null, config: Config, logger: Logger, name: string, bytes: number, warning: string): string {
+  if (configured) return configured;
+  const file = join(dirname(config.databasePath), name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dirname(file), { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
+  const secret = randomBytes(bytes).toString('base64url');
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
-  logger.warn({ file }, 'no CORTEX_APPROVAL_LINK_SECRET configured: generated one and wrote it to this file');
+  logger.warn({ file }, warning);
   return secret;
 }
+
+/** The admin token: configured, or made once and kept beside the database. */
+const adminToken = (config: Config, logger: Logger): string =>
+  keptSecret(config.adminToken, config, logger, 'admin-token', 24, 'no CORTEX_ADMIN_TOKEN configured: generated an admin token and wrote it to this file');
+
+/**
+ * The approval links' HMAC key: configured, or made once and kept beside the database.
+ * Replicas must share it: set CORTEX_APPROVAL_LINK_SECRET on all of them.
+ */
+const approvalLinkSecret = (config: Config, logger: Logger): string =>
+  keptSecret(config.approvalLinkSecret, config, logger, 'approval-link-secret', 32, 'no CORTEX_APPROVAL_LINK_SECRET configured: generated one and wrote it to this file');
 
 async function openStore(config: Config): Promise<Store> {
   if (config.databaseUrl) {

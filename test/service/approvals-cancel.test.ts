@@ -6,48 +6,19 @@
 // link, idempotent retries, and bad input as 400s naming the field.
 
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { verifyWebhook } from '../../service/src/domain/webhook-signature.ts';
-import { eventually, startTestService, type ContractorName, type TestService } from './harness.ts';
+import { eventually, startCallbackReceiver, startTestService, type CallbackReceiver, type ContractorName, type TestService } from './harness.ts';
 import { TEST_DATABASE_URL, assertPostgresReachable, dropSchemas, freshSchemaName } from './pg.ts';
 
 type Who = ContractorName | 'admin';
 
-interface Receiver {
-  url: string;
-  calls: { headers: Record<string, string>; body: string }[];
-  close(): Promise<void>;
-}
-
-async function startReceiver(): Promise<Receiver> {
-  const calls: Receiver['calls'] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += String(chunk)));
-    req.on('end', () => {
-      calls.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/resume/1?signature=x`,
-    calls,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 /** A clock the tests move; starts at the real time. */
 const clock = { offset: 0, now: () => Date.now() + clock.offset };
 
-let receiver: Receiver;
+let receiver: CallbackReceiver;
 before(async () => {
-  receiver = await startReceiver();
+  receiver = await startCallbackReceiver('/resume/1?signature=x');
 });
 after(async () => {
   await receiver.close();

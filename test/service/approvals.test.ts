@@ -7,52 +7,24 @@
 // HTTP here; approval-page.test.ts drives the page in a real browser).
 
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, loadConfig, parseApproverGroups } from '../../service/src/config.ts';
 import { ApprovalLinks } from '../../service/src/domain/approval-links.ts';
 import { verifyWebhook } from '../../service/src/domain/webhook-signature.ts';
-import { eventually, startTestService, type TestService } from './harness.ts';
+import { eventually, startCallbackReceiver, startTestService, type CallbackReceiver, type TestService } from './harness.ts';
 import { TEST_DATABASE_URL, assertPostgresReachable, dropSchemas, freshSchemaName } from './pg.ts';
 
 const GROUPS = 'sre=alice,bob;security=carol,alice';
-
-interface Callback {
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function startReceiver(): Promise<{ url: string; calls: Callback[]; close(): Promise<void> }> {
-  const calls: Callback[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += String(chunk)));
-    req.on('end', () => {
-      calls.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(200).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/resume/1?signature=x`,
-    calls,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /** A clock the test moves; starts at the real time. */
 const clock = { offset: 0, now: () => Date.now() + clock.offset };
 
 let service: TestService;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: CallbackReceiver;
 
 before(async () => {
   service = await startTestService({ CORTEX_APPROVER_GROUPS: GROUPS, CORTEX_APPROVAL_LINK_SECRET: 'approval-link-secret-for-tests-0001' }, { clock });
-  receiver = await startReceiver();
+  receiver = await startCallbackReceiver('/resume/1?signature=x');
 });
 
 after(async () => {

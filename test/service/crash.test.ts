@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ADMIN_TOKEN, TOKENS, freePort, handoffBody, spawnService, tempDir, type ChildService } from './harness.ts';
+import { TOKENS, call, freePort, tokenFor, handoffBody, spawnService, tempDir, type ChildService, type Reply } from './harness.ts';
 
 const WRITERS = 4;
 const LOAD_MS = 1500;
@@ -16,28 +16,10 @@ const MAX_PER_WRITER = 5000;
 const REQUEST_TIMEOUT_MS = 5000;
 
 type Who = 'admin' | keyof typeof TOKENS;
-const bearer = (who: Who) => `Bearer ${who === 'admin' ? ADMIN_TOKEN : TOKENS[who]}`;
+const bearer = (who: Who) => `Bearer ${tokenFor(who)}`;
 
-interface Answer {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function send(base: string, method: string, path: string, who: Who, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: bearer(who),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-}
+const send = (base: string, method: string, path: string, who: Who, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> =>
+  call(base, method, path, { as: who, body, headers, timeoutMs: REQUEST_TIMEOUT_MS });
 
 const STATUS_AT_VERSION: Record<number, string> = { 1: 'pending', 2: 'in_progress', 3: 'completed' };
 

@@ -3,6 +3,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -50,6 +52,8 @@ export interface RequestOptions {
   /** Sent as-is instead of JSON.stringify(body). */
   raw?: string;
   headers?: Record<string, string>;
+  /** Abort the request after this many ms. */
+  timeoutMs?: number;
 }
 
 /** One HTTP request with fetch; JSON in and out. `as: null` sends no token. */
@@ -61,7 +65,8 @@ export async function call(baseUrl: string, method: string, path: string, option
   if (options.raw !== undefined) body = options.raw;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const response = await fetch(baseUrl + path, { method, headers, body });
+  const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const response = await fetch(baseUrl + path, { method, headers, body, signal });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -209,5 +214,35 @@ export function handoffBody(overrides: Record<string, unknown> = {}): Record<str
     task_id: 'task-1',
     data: { vm_ids: [101, 102], endpoints: ['10.0.0.11'] },
     ...overrides,
+  };
+}
+
+export interface CallbackReceiver {
+  /** `path` on the receiver (e.g. an n8n resume URL's shape). */
+  url: string;
+  /** Every request received, in order. */
+  calls: { headers: Record<string, string>; body: string }[];
+  close(): Promise<void>;
+}
+
+/** A loopback HTTP server that records every request and answers 200 {}. */
+export async function startCallbackReceiver(path = '/'): Promise<CallbackReceiver> {
+  const calls: CallbackReceiver['calls'] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += String(chunk)));
+    req.on('end', () => {
+      calls.push({ headers: req.headers as Record<string, string>, body });
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
+    calls,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { HandoffService } from '../../service/src/domain/handoffs.ts';
 import { silentObserver, systemClock, type Principal } from '../../service/src/domain/principal.ts';
-import { ADMIN_TOKEN, TOKENS, freePort, spawnService, tempDir, type ChildService } from './harness.ts';
+import { TOKENS, call, freePort, spawnService, tempDir, type ChildService, type Reply } from './harness.ts';
 import { TEST_DATABASE_URL, assertPostgresReachable, dropSchemas, freshSchemaName, openTestStore, schemaPool } from './pg.ts';
 
 const TIMEOUT_HANDOFFS = 10_000;
@@ -32,26 +32,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 type Who = 'admin' | keyof typeof TOKENS;
 
-interface Answer {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function send(base: string, method: string, path: string, who: Who, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const response = await fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${who === 'admin' ? ADMIN_TOKEN : TOKENS[who]}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-}
+const send = (base: string, method: string, path: string, who: Who, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> =>
+  call(base, method, path, { as: who, body, headers, timeoutMs: REQUEST_TIMEOUT_MS });
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

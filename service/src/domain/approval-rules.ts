@@ -26,6 +26,10 @@ export const APPROVAL_EVENT = {
 } as const;
 
 export const GROUP_PREFIX = 'group:';
+/** An approver identity (alice, alice@example.com): the one rule for the API and CORTEX_APPROVER_GROUPS. */
+export const APPROVER_IDENTITY = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/;
+/** An approver group's name in CORTEX_APPROVER_GROUPS, referenced as group:<name>. */
+export const APPROVER_GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 export interface DecisionInput {
   approver: string;

@@ -6,13 +6,12 @@
 // created in the same transaction as the approval, to the four final events; it is
 // delivered through the signed outbox like every callback and retired after the final one.
 
-import { randomUUID } from 'node:crypto';
 import { CortexError, forbidden, invalid, notFound, type ErrorDetail } from './errors.ts';
 import { commit, type IdempotencyRequest, type Outcome } from './commit.ts';
 import { APPROVAL_EVENT, applyDecision, approvalPayload, cancel, isFinal, resolveApprovers, timeOut, type DecisionInput } from './approval-rules.ts';
 import { isAdmin, type Clock, type DomainObserver, type Principal } from './principal.ts';
 import { redactSecrets } from './redact.ts';
-import { generateWebhookSecret } from './webhook-signature.ts';
+import { newSubscription } from './subscriptions.ts';
 import { timeOrderedHex } from './ids.ts';
 import type { Approval, ApprovalVerdict, EventType, HistoryEvent, JsonObject, OutgoingEvent, Subscription, Timer } from './types.ts';
 import type { ApprovalQuery, Mutation, Page, Store } from '../store/store.ts';
@@ -73,16 +72,10 @@ export class ApprovalService {
       const deadlineAt = this.deadlineOf(input.deadline, now);
       const approvalId = input.approval_id ?? `apr_${timeOrderedHex(now)}`;
       const subscription: Subscription | null = input.callback_url
-        ? {
-            subscription_id: `sub_${randomUUID().replaceAll('-', '')}`,
-            owner: principal.name,
-            url: input.callback_url,
-            events: FINAL_EVENTS,
-            filter: { approval_id: approvalId },
-            secret: generateWebhookSecret(),
-            description: `outcome of approval ${approvalId}`,
-            created_at: now,
-          }
+        ? newSubscription(
+            { owner: principal.name, url: input.callback_url, events: FINAL_EVENTS, filter: { approval_id: approvalId }, description: `outcome of approval ${approvalId}` },
+            now,
+          )
         : null;
       const approval: Approval = {
         approval_id: approvalId,

@@ -62,7 +62,7 @@ export class HandoffService {
     const outcome = await commit(this.store, this.clock, principal, idempotency, async () => {
       const now = this.clock.now();
       const handoff: Handoff = {
-        handoff_id: input.handoff_id ?? `hof_${timeOrderedHex()}`,
+        handoff_id: input.handoff_id ?? `hof_${timeOrderedHex(now)}`,
         from_contractor: input.from_contractor,
         to_contractor: input.to_contractor,
         task_id: input.task_id,

@@ -1,6 +1,13 @@
-// Which subscriptions an outgoing event is delivered to.
+// Which subscriptions an outgoing event is delivered to, and how a new one is made.
 
+import { randomUUID } from 'node:crypto';
+import { generateWebhookSecret } from './webhook-signature.ts';
 import type { OutgoingEvent, Subscription } from './types.ts';
+
+/** A new subscription: a fresh id and signing secret around what the caller chose. */
+export function newSubscription(fields: Omit<Subscription, 'subscription_id' | 'secret' | 'created_at'>, now: number): Subscription {
+  return { subscription_id: `sub_${randomUUID().replaceAll('-', '')}`, ...fields, secret: generateWebhookSecret(), created_at: now };
+}
 
 /**
  * A subscription receives an event when it lists the event's type and every key set in

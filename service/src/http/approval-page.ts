@@ -23,6 +23,7 @@ import type { Clock } from '../domain/principal.ts';
 import type { Approval } from '../domain/types.ts';
 import type { Logger } from '../log.ts';
 import { decisionForm, notice, page, requestSection, statusText } from './approval-html.ts';
+import { Id } from './schemas.ts';
 
 export interface ApprovalPageDeps {
   approvals: ApprovalService;
@@ -32,8 +33,6 @@ export interface ApprovalPageDeps {
   /** The configured public URL (its origin is accepted in an Origin header besides the Host's). */
   publicUrl: () => string;
 }
-
-const ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
 function send(res: Response, status: number, title: string, body: string): void {
   const nonce = randomBytes(16).toString('base64');
@@ -83,7 +82,7 @@ export function approvalPageRouter(deps: ApprovalPageDeps): Router {
   /** The approval of a valid link, or null after answering. */
   async function resolve(req: Request, res: Response, parts: Record<string, unknown>): Promise<{ approval: Approval; approver: string; expires: number; sig: string } | null> {
     const id = String(req.params.id ?? '');
-    if (!ID.test(id)) {
+    if (!Id.safeParse(id).success) {
       invalidLink(res);
       return null;
     }

@@ -5,8 +5,9 @@ import { createHash } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { CortexError, invalid, type ErrorDetail } from '../domain/errors.ts';
-import type { IdempotencyRequest } from '../domain/commit.ts';
+import type { IdempotencyRequest, Outcome } from '../domain/commit.ts';
 import type { Principal } from '../domain/principal.ts';
+import type { HistoryEvent } from '../domain/types.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -45,6 +46,29 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
 }
 
 export const defineRoute = <P, Q, B>(spec: RouteSpec<P, Q, B>): RouteSpec => spec as unknown as RouteSpec;
+
+/** The answer to a change: its status, the record as `payload` shows it, its version as ETag, and whether it was replayed. */
+export function outcomeReply<T extends { version: number }>(outcome: Outcome<T>, payload: (record: T) => unknown): Reply {
+  return {
+    status: outcome.status,
+    body: payload(outcome.record),
+    headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
+  };
+}
+
+const historyView = (event: HistoryEvent) => ({
+  seq: event.seq,
+  type: event.type,
+  actor: event.actor,
+  at: new Date(event.at).toISOString(),
+  data: event.data,
+});
+
+/** One page of a record's history; a full page points at its last seq (the next ?after=). */
+export function historyPage(events: HistoryEvent[], limit: number): Reply {
+  const last = events.at(-1);
+  return { status: 200, body: { items: events.map(historyView), next_cursor: events.length === limit && last ? String(last.seq) : null } };
+}
 
 /** zod issues → the error details of DESIGN.md: where, and what is wrong. */
 export function zodDetails(error: z.ZodError, location: string): ErrorDetail[] {

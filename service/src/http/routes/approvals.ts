@@ -2,19 +2,20 @@
 // approvers themselves decide on the approval page (approval-page.ts) through their links.
 
 import { z } from 'zod';
-import { defineRoute, type RouteSpec } from '../route.ts';
+import { defineRoute, historyPage, outcomeReply, type RouteSpec } from '../route.ts';
 import { Cursor, ErrorView, HistoryQuery, HistoryView, Id, JsonObject, Limit, PageOf, Slug } from '../schemas.ts';
-import { historyView } from './handoffs.ts';
-import { approvalPayload } from '../../domain/approval-rules.ts';
+import { APPROVER_GROUP_NAME, APPROVER_IDENTITY, GROUP_PREFIX, approvalPayload } from '../../domain/approval-rules.ts';
 import type { ApprovalLinks } from '../../domain/approval-links.ts';
 import type { ApprovalService } from '../../domain/approvals.ts';
 import { APPROVAL_STATUSES, type Approval } from '../../domain/types.ts';
 
-const APPROVER = /^(?:group:[a-z0-9][a-z0-9._-]{0,62}|[A-Za-z0-9][A-Za-z0-9._@+-]{0,99})$/;
+/** An identity or group:<name>; a pattern (not a refine) so that the OpenAPI document shows it. */
+const bare = (anchored: RegExp): string => anchored.source.slice(1, -1);
+const APPROVER_REF = new RegExp(`^(?:${GROUP_PREFIX}${bare(APPROVER_GROUP_NAME)}|${bare(APPROVER_IDENTITY)})$`);
 
 export const ApproverRef = z
   .string()
-  .regex(APPROVER, 'an identity (letters, digits, ".", "_", "@", "+", "-") or group:<name>')
+  .regex(APPROVER_REF, 'an identity (letters, digits, ".", "_", "@", "+", "-") or group:<name>')
   .describe('an approver identity, e.g. alice or alice@example.com, or group:<name> from CORTEX_APPROVER_GROUPS');
 
 export const CreateApprovalBody = z.strictObject({
@@ -35,7 +36,7 @@ export const CreateApprovalBody = z.strictObject({
     .describe('called (signed, through the outbox) with approval.approved / rejected / timed_out / cancelled, e.g. n8n\'s $execution.resumeUrl'),
 });
 
-const ApproverIdentity = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$/, 'an approver identity');
+const ApproverIdentity = z.string().regex(APPROVER_IDENTITY, 'an approver identity');
 
 export const DecisionBody = z.strictObject({
   approver: ApproverIdentity,
@@ -95,11 +96,8 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       handler: async ({ principal, body, idempotency }) => {
         const outcome = await approvals.create(principal, body, idempotency);
         const { approval, callback_secret: secret } = outcome.record;
-        return {
-          status: outcome.status,
-          body: { ...view(approval), ...(secret && approval.subscription_id ? { callback: { subscription_id: approval.subscription_id, secret } } : {}) },
-          headers: { ETag: `"${approval.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-        };
+        const callback = secret && approval.subscription_id ? { callback: { subscription_id: approval.subscription_id, secret } } : {};
+        return outcomeReply({ ...outcome, record: approval }, (record) => ({ ...view(record), ...callback }));
       },
     }),
     defineRoute({
@@ -135,9 +133,7 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       query: HistoryQuery,
       responses: { 200: { description: 'events', schema: PageOf(HistoryView) }, ...errors },
       handler: async ({ principal, params, query }) => {
-        const events = await approvals.history(principal, params.id, query.after, query.limit);
-        const last = events.at(-1);
-        return { status: 200, body: { items: events.map(historyView), next_cursor: events.length === query.limit && last ? String(last.seq) : null } };
+        return historyPage(await approvals.history(principal, params.id, query.after, query.limit), query.limit);
       },
     }),
     defineRoute({
@@ -150,12 +146,7 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       idempotent: true,
       responses: { 200: { description: 'the approval after the decision', schema: ApprovalView }, ...errors },
       handler: async ({ principal, params, body, idempotency }) => {
-        const outcome = await approvals.decideAsAdmin(principal, params.id, body, idempotency);
-        return {
-          status: outcome.status,
-          body: view(outcome.record),
-          headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-        };
+        return outcomeReply(await approvals.decideAsAdmin(principal, params.id, body, idempotency), view);
       },
     }),
     defineRoute({
@@ -168,12 +159,7 @@ export function approvalRoutes(approvals: ApprovalService, links: ApprovalLinks)
       idempotent: true,
       responses: { 200: { description: 'the cancelled approval', schema: ApprovalView }, ...errors },
       handler: async ({ principal, params, body, idempotency }) => {
-        const outcome = await approvals.cancel(principal, params.id, body.reason?.trim() || null, idempotency);
-        return {
-          status: outcome.status,
-          body: view(outcome.record),
-          headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-        };
+        return outcomeReply(await approvals.cancel(principal, params.id, body.reason?.trim() || null, idempotency), view);
       },
     }),
   ];

@@ -1,6 +1,6 @@
 // /v1/handoffs: the seed's handoff records and their transitions.
 
-import { defineRoute, type Reply, type RouteSpec } from '../route.ts';
+import { defineRoute, historyPage, outcomeReply, type Reply, type RouteSpec } from '../route.ts';
 import {
   CancelBody,
   CompleteBody,
@@ -18,25 +18,9 @@ import {
 } from '../schemas.ts';
 import { handoffPayload, type HandoffService } from '../../domain/handoffs.ts';
 import type { Outcome } from '../../domain/commit.ts';
-import type { Handoff, HistoryEvent } from '../../domain/types.ts';
+import type { Handoff } from '../../domain/types.ts';
 import type { Principal } from '../../domain/principal.ts';
 import type { Logger } from '../../log.ts';
-
-export function handoffReply(outcome: Outcome<Handoff>): Reply {
-  return {
-    status: outcome.status,
-    body: handoffPayload(outcome.record),
-    headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-  };
-}
-
-export const historyView = (event: HistoryEvent) => ({
-  seq: event.seq,
-  type: event.type,
-  actor: event.actor,
-  at: new Date(event.at).toISOString(),
-  data: event.data,
-});
 
 const errors = {
   400: { description: 'invalid request: error.details names each field', schema: ErrorView },
@@ -50,7 +34,7 @@ const errors = {
 export function handoffRoutes(handoffs: HandoffService, logger?: Logger): RouteSpec[] {
   /** Logs the change at debug, handoff data included: the logger masks secret-looking keys. */
   const changed = (principal: Principal, action: string, outcome: Outcome<Handoff>): Reply => {
-    const reply = handoffReply(outcome);
+    const reply = outcomeReply(outcome, handoffPayload);
     // Built only when debug is on (the logger copies what it logs; the reply stays as is).
     if (logger?.isLevelEnabled('debug')) {
       logger.debug({ actor: principal.name, action, replayed: outcome.replayed, handoff: reply.body }, 'handoff changed');
@@ -120,9 +104,7 @@ export function handoffRoutes(handoffs: HandoffService, logger?: Logger): RouteS
       query: HistoryQuery,
       responses: { 200: { description: 'events', schema: PageOf(HistoryView) }, ...errors },
       handler: async ({ principal, params, query }) => {
-        const events = await handoffs.history(principal, params.id, query.after, query.limit);
-        const last = events.at(-1);
-        return { status: 200, body: { items: events.map(historyView), next_cursor: events.length === query.limit && last ? String(last.seq) : null } };
+        return historyPage(await handoffs.history(principal, params.id, query.after, query.limit), query.limit);
       },
     }),
     transition('claim', 'Claim a pending handoff (the receiving contractor starts work)', EmptyBody, ({ principal, params, idempotency, ifMatch }) =>

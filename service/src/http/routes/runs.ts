@@ -1,6 +1,6 @@
 // /v1/runs: runs of workflow definitions, their phases and actions, and rollback plans.
 
-import { defineRoute, type Reply, type RouteSpec } from '../route.ts';
+import { defineRoute, historyPage, outcomeReply, type Reply, type RouteSpec } from '../route.ts';
 import {
   ActionParams,
   EmptyBody,
@@ -19,18 +19,12 @@ import {
   StartRunBody,
   StepParams,
 } from '../schemas.ts';
-import { historyView } from './handoffs.ts';
+import { CortexError } from '../../domain/errors.ts';
 import { runPayload, type RunService } from '../../domain/runs.ts';
 import type { Outcome } from '../../domain/commit.ts';
 import type { ErrorInfo, JsonObject, Run } from '../../domain/types.ts';
 
-function runReply(outcome: Outcome<Run>): Reply {
-  return {
-    status: outcome.status,
-    body: runPayload(outcome.record),
-    headers: { ETag: `"${outcome.record.version}"`, ...(outcome.replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
-  };
-}
+const runReply = (outcome: Outcome<Run>): Reply => outcomeReply(outcome, runPayload);
 
 const errors = {
   400: { description: 'invalid request', schema: ErrorView },
@@ -105,9 +99,7 @@ export function runRoutes(runs: RunService): RouteSpec[] {
       query: HistoryQuery,
       responses: { 200: { description: 'events', schema: PageOf(HistoryView) }, ...errors },
       handler: async ({ principal, params, query }) => {
-        const events = await runs.history(principal, params.id, query.after, query.limit);
-        const last = events.at(-1);
-        return { status: 200, body: { items: events.map(historyView), next_cursor: events.length === query.limit && last ? String(last.seq) : null } };
+        return historyPage(await runs.history(principal, params.id, query.after, query.limit), query.limit);
       },
     }),
     defineRoute({
@@ -119,11 +111,8 @@ export function runRoutes(runs: RunService): RouteSpec[] {
       responses: { 200: { description: 'the plan' }, ...errors },
       handler: async ({ principal, params }) => {
         const run = await runs.get(principal, params.id);
-        const payload = runPayload(run);
-        if (!run.rollback) {
-          return { status: 404, body: { error: { code: 'no_rollback_plan', message: `run ${run.run_id} is ${run.status} and has no rollback plan`, details: [] } } };
-        }
-        return { status: 200, body: { run_id: run.run_id, ...(payload.rollback as JsonObject) } };
+        if (!run.rollback) throw new CortexError('not_found', 'no_rollback_plan', `run ${run.run_id} is ${run.status} and has no rollback plan`);
+        return { status: 200, body: { run_id: run.run_id, ...(runPayload(run).rollback as JsonObject) } };
       },
     }),
     change('/v1/runs/:id/phases/:phase_id/start', 'Start a phase', EmptyBody, PhaseParams, (ctx, p) => runs.startPhase(ctx.principal, p.id, p.phase_id, opts(ctx))),

@@ -1,12 +1,11 @@
 // /v1/subscriptions: callback URLs for events, delivered signed per Standard Webhooks.
 
-import { randomUUID } from 'node:crypto';
 import { defineRoute, type RouteSpec } from '../route.ts';
 import { CreateSubscriptionBody, ErrorView, SubscriptionIdParams, SubscriptionView } from '../schemas.ts';
 import { forbidden, notFound } from '../../domain/errors.ts';
 import { isAdmin, type Clock, type Principal } from '../../domain/principal.ts';
 import { runParties } from '../../domain/run-parties.ts';
-import { generateWebhookSecret } from '../../domain/webhook-signature.ts';
+import { newSubscription } from '../../domain/subscriptions.ts';
 import type { Subscription, SubscriptionFilter } from '../../domain/types.ts';
 import type { Store } from '../../store/store.ts';
 
@@ -70,16 +69,10 @@ export function subscriptionRoutes(store: Store, clock: Clock): RouteSpec[] {
       },
       handler: async ({ principal, body }) => {
         await authorize(store, principal, body.events, body.filter);
-        const subscription: Subscription = {
-          subscription_id: `sub_${randomUUID().replaceAll('-', '')}`,
-          owner: principal.name,
-          url: body.url,
-          events: body.events,
-          filter: body.filter,
-          secret: generateWebhookSecret(),
-          description: body.description ?? null,
-          created_at: clock.now(),
-        };
+        const subscription = newSubscription(
+          { owner: principal.name, url: body.url, events: body.events, filter: body.filter, description: body.description ?? null },
+          clock.now(),
+        );
         await store.createSubscription(subscription);
         return { status: 201, body: view(subscription, true) };
       },
