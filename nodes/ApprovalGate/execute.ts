@@ -88,6 +88,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
   const options = this.getNodeParameter('options', 0, {}) as { approvalId?: string; notifyUrl?: string; waitLimitMargin?: number };
   const title = String(this.getNodeParameter('title', 0, '') ?? '').trim();
   if (!title) throw parameterError(this, 'Title is required');
+  // Checked before the approval exists: a bad URL must not leave an open approval behind.
+  const notifyUrl = options.notifyUrl?.trim();
+  if (notifyUrl && !/^https?:\/\//.test(notifyUrl)) throw parameterError(this, 'Notify URL must be an http(s) URL', `Got "${notifyUrl}".`);
   const body: IDataObject = {
     title,
     description: String(this.getNodeParameter('description', 0, '') ?? ''),
@@ -105,9 +108,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
   const idempotencyKey = `n8n-${this.getExecutionId()}-${this.getNode().id || this.getNode().name}-${Number.isFinite(runIndex) ? runIndex : 0}-approval`;
   const approval = await cortexRequest(this, { method: 'POST', path: '/v1/approvals', body, headers: { 'Idempotency-Key': idempotencyKey }, itemIndex: 0 });
 
-  const notifyUrl = options.notifyUrl?.trim();
   if (notifyUrl) {
-    if (!/^https?:\/\//.test(notifyUrl)) throw parameterError(this, 'Notify URL must be an http(s) URL', `Got "${notifyUrl}".`);
     const { callback: _callback, ...notification } = approval;
     try {
       await this.helpers.httpRequest({ method: 'POST', url: notifyUrl, body: { event: 'approval.requested', ...notification }, json: true });
