@@ -16,6 +16,7 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
 import { cortexRequest } from '../shared/cortex-transport.ts';
+import { defaultIdempotencyKey, jsonObject } from '../shared/parameters.ts';
 import { prepareWaitLimitExit, resumeUrlOf } from '../shared/wait-limit.ts';
 import { OUTPUT } from './description.ts';
 
@@ -50,16 +51,7 @@ function contextOf(context: IExecuteFunctions, item: INodeExecutionData): IDataO
   const source = context.getNodeParameter('contextSource', 0, 'item') as string;
   if (source === 'none') return {};
   if (source === 'item') return item.json ?? {};
-  let value = context.getNodeParameter('contextJson', 0, '{}') as unknown;
-  if (typeof value === 'string') {
-    try {
-      value = value.trim() ? JSON.parse(value) : {};
-    } catch (error) {
-      throw parameterError(context, 'Context JSON is not valid JSON', (error as Error).message);
-    }
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw parameterError(context, 'Context JSON must be a JSON object');
-  return value as IDataObject;
+  return jsonObject(context, context.getNodeParameter('contextJson', 0, '{}'), 0, 'Context JSON');
 }
 
 function deadlineOf(context: IExecuteFunctions): number | string {
@@ -104,9 +96,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
   };
   // Stable for this execution, node and run: n8n's Retry On Fail after a lost answer gets the
   // same approval back; a loop (another run) or another execution creates a new one.
-  const runIndex = Number(this.evaluateExpression('{{ $runIndex }}', 0) ?? 0);
-  const idempotencyKey = `n8n-${this.getExecutionId()}-${this.getNode().id || this.getNode().name}-${Number.isFinite(runIndex) ? runIndex : 0}-approval`;
-  const approval = await cortexRequest(this, { method: 'POST', path: '/v1/approvals', body, headers: { 'Idempotency-Key': idempotencyKey }, itemIndex: 0 });
+  const idempotencyKey = defaultIdempotencyKey(this, 0);
+  const approval = await cortexRequest(this, { method: 'POST', path: '/v1/approvals', body, ...(idempotencyKey ? { headers: { 'Idempotency-Key': idempotencyKey } } : {}), itemIndex: 0 });
 
   if (notifyUrl) {
     const { callback: _callback, ...notification } = approval;
