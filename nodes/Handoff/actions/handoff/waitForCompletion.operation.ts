@@ -40,7 +40,7 @@ import type {
 } from 'n8n-workflow';
 import { cortexRequest } from '../../../shared/cortex-transport.ts';
 import { prepareWaitLimitExit, resumeUrlOf, waitLimitDate } from '../../../shared/wait-limit.ts';
-import { requiredString, segment } from '../common.ts';
+import { FINAL_HANDOFF_STATUSES, requiredString, segment } from '../common.ts';
 import { handoffIdField, handoffResource } from './fields.ts';
 
 export const FINAL_EVENTS = ['handoff.completed', 'handoff.failed', 'handoff.timed_out', 'handoff.cancelled'] as const;
@@ -95,7 +95,7 @@ export function routeHandoff(handoff: IDataObject, waitTimeout = false): INodeEx
   return !waitTimeout && handoff.status === 'completed' ? [[item], []] : [[], [item]];
 }
 
-const isFinal = (handoff: IDataObject): boolean => handoff.status === 'completed' || handoff.status === 'failed';
+const isFinal = (handoff: IDataObject): boolean => (FINAL_HANDOFF_STATUSES as readonly unknown[]).includes(handoff.status);
 
 function waitLimit(context: IExecuteFunctions): Date {
   return waitLimitDate(
