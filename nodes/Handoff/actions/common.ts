@@ -30,6 +30,16 @@ export function optionalString(value: unknown): string | undefined {
   return text ? text : undefined;
 }
 
+/** The non-empty strings of `source` (a collection's values) under the service's names: [option, field] pairs. */
+export function stringFields(source: IDataObject, names: ReadonlyArray<readonly [option: string, field: string]>): IDataObject {
+  const fields: IDataObject = {};
+  for (const [option, field] of names) {
+    const value = optionalString(source[option]);
+    if (value) fields[field] = value;
+  }
+  return fields;
+}
+
 /** A JSON object parameter by name (see jsonObject). */
 export function jsonParameter(context: IExecuteFunctions, name: string, itemIndex: number, label: string): IDataObject {
   return jsonObject(context, context.getNodeParameter(name, itemIndex, '{}'), itemIndex, label);
