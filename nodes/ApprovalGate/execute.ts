@@ -17,10 +17,8 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
 import { cortexRequest } from '../shared/cortex-transport.ts';
 import { defaultIdempotencyKey, jsonObject } from '../shared/parameters.ts';
-import { prepareWaitLimitExit, resumeUrlOf } from '../shared/wait-limit.ts';
+import { prepareWaitLimitExit, resumeUrlOf, UNIT_MS } from '../shared/wait-limit.ts';
 import { OUTPUT } from './description.ts';
-
-const UNIT_S: Record<string, number> = { minutes: 60, hours: 3600, days: 86_400 };
 
 /** The approval as the node's outputs carry it: no links (they are the approvers' keys). */
 export function approvalItem(approval: IDataObject, waitTimeout: boolean): INodeExecutionData {
@@ -63,7 +61,7 @@ function deadlineOf(context: IExecuteFunctions): number | string {
   }
   const amount = context.getNodeParameter('deadlineAmount', 0, 1) as number;
   const unit = context.getNodeParameter('deadlineUnit', 0, 'days') as string;
-  const seconds = amount * (UNIT_S[unit] ?? UNIT_S.days!);
+  const seconds = (amount * (UNIT_MS[unit] ?? UNIT_MS.days!)) / 1000;
   if (!Number.isFinite(seconds) || seconds <= 0) throw parameterError(context, 'Deadline After must be more than 0');
   return seconds;
 }
