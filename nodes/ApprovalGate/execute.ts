@@ -16,10 +16,9 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
 import { cortexRequest } from '../shared/cortex-transport.ts';
-import { prepareWaitLimitExit, resumeUrlOf } from '../shared/wait-limit.ts';
+import { defaultIdempotencyKey, jsonObject } from '../shared/parameters.ts';
+import { prepareWaitLimitExit, resumeUrlOf, UNIT_MS } from '../shared/wait-limit.ts';
 import { OUTPUT } from './description.ts';
-
-const UNIT_S: Record<string, number> = { minutes: 60, hours: 3600, days: 86_400 };
 
 /** The approval as the node's outputs carry it: no links (they are the approvers' keys). */
 export function approvalItem(approval: IDataObject, waitTimeout: boolean): INodeExecutionData {
@@ -50,16 +49,7 @@ function contextOf(context: IExecuteFunctions, item: INodeExecutionData): IDataO
   const source = context.getNodeParameter('contextSource', 0, 'item') as string;
   if (source === 'none') return {};
   if (source === 'item') return item.json ?? {};
-  let value = context.getNodeParameter('contextJson', 0, '{}') as unknown;
-  if (typeof value === 'string') {
-    try {
-      value = value.trim() ? JSON.parse(value) : {};
-    } catch (error) {
-      throw parameterError(context, 'Context JSON is not valid JSON', (error as Error).message);
-    }
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw parameterError(context, 'Context JSON must be a JSON object');
-  return value as IDataObject;
+  return jsonObject(context, context.getNodeParameter('contextJson', 0, '{}'), 0, 'Context JSON');
 }
 
 function deadlineOf(context: IExecuteFunctions): number | string {
@@ -71,7 +61,7 @@ function deadlineOf(context: IExecuteFunctions): number | string {
   }
   const amount = context.getNodeParameter('deadlineAmount', 0, 1) as number;
   const unit = context.getNodeParameter('deadlineUnit', 0, 'days') as string;
-  const seconds = amount * (UNIT_S[unit] ?? UNIT_S.days!);
+  const seconds = (amount * (UNIT_MS[unit] ?? UNIT_MS.days!)) / 1000;
   if (!Number.isFinite(seconds) || seconds <= 0) throw parameterError(context, 'Deadline After must be more than 0');
   return seconds;
 }
@@ -88,6 +78,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
   const options = this.getNodeParameter('options', 0, {}) as { approvalId?: string; notifyUrl?: string; waitLimitMargin?: number };
   const title = String(this.getNodeParameter('title', 0, '') ?? '').trim();
   if (!title) throw parameterError(this, 'Title is required');
+  // Checked before the approval exists: a bad URL must not leave an open approval behind.
+  const notifyUrl = options.notifyUrl?.trim();
+  if (notifyUrl && !/^https?:\/\//.test(notifyUrl)) throw parameterError(this, 'Notify URL must be an http(s) URL', `Got "${notifyUrl}".`);
   const body: IDataObject = {
     title,
     description: String(this.getNodeParameter('description', 0, '') ?? ''),
@@ -101,13 +94,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
   };
   // Stable for this execution, node and run: n8n's Retry On Fail after a lost answer gets the
   // same approval back; a loop (another run) or another execution creates a new one.
-  const runIndex = Number(this.evaluateExpression('{{ $runIndex }}', 0) ?? 0);
-  const idempotencyKey = `n8n-${this.getExecutionId()}-${this.getNode().id || this.getNode().name}-${Number.isFinite(runIndex) ? runIndex : 0}-approval`;
-  const approval = await cortexRequest(this, { method: 'POST', path: '/v1/approvals', body, headers: { 'Idempotency-Key': idempotencyKey }, itemIndex: 0 });
+  const idempotencyKey = defaultIdempotencyKey(this, 0);
+  const approval = await cortexRequest(this, { method: 'POST', path: '/v1/approvals', body, ...(idempotencyKey ? { headers: { 'Idempotency-Key': idempotencyKey } } : {}), itemIndex: 0 });
 
-  const notifyUrl = options.notifyUrl?.trim();
   if (notifyUrl) {
-    if (!/^https?:\/\//.test(notifyUrl)) throw parameterError(this, 'Notify URL must be an http(s) URL', `Got "${notifyUrl}".`);
     const { callback: _callback, ...notification } = approval;
     try {
       await this.helpers.httpRequest({ method: 'POST', url: notifyUrl, body: { event: 'approval.requested', ...notification }, json: true });

@@ -267,6 +267,8 @@ describe('Approval Gate', () => {
   });
 
   it('refuses more than one item and bad parameters with a NodeOperationError; creates nothing', async () => {
+    const countApprovals = async () => ((await service.call('GET', '/v1/approvals?limit=500')).body.items as IDataObject[]).length;
+    const approvalsBefore = await countApprovals();
     const many = await engine.run(gateWorkflow(), { startNodeData: [{ json: {} }, { json: {} }] });
     assert.equal(many.status, 'error');
     assert.equal(many.error?.name, 'NodeOperationError');
@@ -278,5 +280,9 @@ describe('Approval Gate', () => {
     const unknownGroup = await engine.run(gateWorkflow({ approvers: 'group:nobody' }), ITEM);
     assert.equal(unknownGroup.error?.name, 'NodeApiError');
     assert.match(String(unknownGroup.error?.message), /no approver group "nobody"/);
+    const badNotifyUrl = await engine.run(gateWorkflow({ options: { notifyUrl: 'ftp://example.com/x' } }), ITEM);
+    assert.equal(badNotifyUrl.error?.name, 'NodeOperationError');
+    assert.equal(badNotifyUrl.error?.message, 'Notify URL must be an http(s) URL');
+    assert.equal(await countApprovals(), approvalsBefore, 'no approval was created');
   });
 });

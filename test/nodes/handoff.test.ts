@@ -692,12 +692,18 @@ describe('Handoff: Wait for Completion', () => {
     assert.deepEqual(failed, [{ json: { error: 'handoff hof_missing does not exist' }, pairedItem: { item: 0 } }]);
   });
 
-  it('a callback that is not a final handoff event is answered and leaves the execution waiting', async () => {
+  it('a callback that is not a final handoff event, or names a handoff that has not ended, is answered and leaves the execution waiting', async () => {
     const { handoff_id: id } = await createHandoff();
     const waiting = await engine.run(waitWorkflow(String(id)));
     const ignored = await engine.resume(waiting, { webhookBody: { type: 'handoff.claimed', data: { handoff: { handoff_id: id } } } });
     assert.equal(ignored.status, 'waiting');
     assert.deepEqual(ignored.webhookResponse, { resumed: false, reason: 'not a final handoff event: handoff.claimed' });
+    // A body that claims an end the service does not hold: the node reads the handoff back.
+    const forged = await engine.resume(waiting, {
+      webhookBody: { type: 'handoff.completed', data: { handoff: { handoff_id: id, status: 'completed', result: { forged: true } } } },
+    });
+    assert.equal(forged.status, 'waiting');
+    assert.deepEqual(forged.webhookResponse, { resumed: false, reason: `handoff ${String(id)} is pending` });
     await act(String(id), 'cancel', INFRA);
     const resumed = await engine.waitForResume(waiting);
     assert.deepEqual(resumed.jsonOf('On Failed').map((j) => j.tag), ['handoff_cancelled']);

@@ -4,7 +4,7 @@
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { cortexList } from '../../../shared/cortex-transport.ts';
-import { listLimit, optionalString, returnAllProperties } from '../common.ts';
+import { listLimit, returnAllProperties, stringFields } from '../common.ts';
 import { approvalResource } from './fields.ts';
 
 const properties: INodeProperties[] = [
@@ -54,15 +54,11 @@ export const description = updateDisplayOptions(approvalResource('getAll'), prop
 export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
   const limit = listLimit(this, itemIndex);
   const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-  const qs: IDataObject = {};
-  for (const [option, field] of [
+  const qs = stringFields(filters, [
     ['status', 'status'],
     ['createdBy', 'created_by'],
     ['approver', 'approver'],
-  ] as const) {
-    const value = optionalString(filters[option]);
-    if (value) qs[field] = value;
-  }
+  ]);
   if (typeof qs.approver === 'string' && qs.approver.startsWith('group:')) {
     throw new NodeOperationError(this.getNode(), 'Approver must be one identity, not a group', {
       itemIndex,

@@ -3,7 +3,7 @@
 import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { cortexRequest } from '../../../shared/cortex-transport.ts';
-import { idempotencyHeaders, idempotencyKeyOption, jsonParameter, optionalString, requiredString } from '../common.ts';
+import { idempotencyHeaders, idempotencyKeyOption, jsonParameter, optionalString, requiredString, stringFields } from '../common.ts';
 import { handoffResource } from './fields.ts';
 
 const properties: INodeProperties[] = [
@@ -160,13 +160,12 @@ export async function execute(this: IExecuteFunctions, itemIndex: number): Promi
     to_contractor: requiredString(this, 'toContractor', itemIndex, 'To Contractor'),
     task_id: requiredString(this, 'taskId', itemIndex, 'Task ID'),
     ...(data !== undefined ? { data } : {}),
+    ...stringFields(options, [
+      ['handoffId', 'handoff_id'],
+      ['runId', 'run_id'],
+      ['phaseId', 'phase_id'],
+    ]),
   };
-  const handoffId = optionalString(options.handoffId);
-  if (handoffId) body.handoff_id = handoffId;
-  const runId = optionalString(options.runId);
-  if (runId) body.run_id = runId;
-  const phaseId = optionalString(options.phaseId);
-  if (phaseId) body.phase_id = phaseId;
   for (const [option, field] of [
     ['claimTimeout', 'claim_timeout'],
     ['completionTimeout', 'completion_timeout'],

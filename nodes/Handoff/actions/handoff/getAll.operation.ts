@@ -3,7 +3,7 @@
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { cortexList } from '../../../shared/cortex-transport.ts';
-import { listLimit, optionalString, returnAllProperties } from '../common.ts';
+import { listLimit, returnAllProperties, stringFields } from '../common.ts';
 import { handoffResource } from './fields.ts';
 
 const properties: INodeProperties[] = [
@@ -41,16 +41,12 @@ export const description = updateDisplayOptions(handoffResource('getAll'), prope
 export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<IDataObject[]> {
   const limit = listLimit(this, itemIndex);
   const filters = this.getNodeParameter('filters', itemIndex, {}) as IDataObject;
-  const qs: IDataObject = {};
-  for (const [option, field] of [
+  const qs = stringFields(filters, [
     ['toContractor', 'to_contractor'],
     ['fromContractor', 'from_contractor'],
     ['status', 'status'],
     ['taskId', 'task_id'],
     ['runId', 'run_id'],
-  ] as const) {
-    const value = optionalString(filters[option]);
-    if (value) qs[field] = value;
-  }
+  ]);
   return await cortexList(this, '/v1/handoffs', qs, limit, itemIndex);
 }

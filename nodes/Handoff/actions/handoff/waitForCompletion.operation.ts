@@ -20,8 +20,9 @@
 //      forwardAllOutputs (the flag n8n's own webhook resume sets) makes both outputs pass.
 //      The entry's source gets a second input equal to the first, so items on output 1 keep
 //      their pairing to the waiting item (n8n pairs data.main[k] with input k).
-// webhook(): the service's Standard Webhooks body {type, timestamp, data: {handoff}};
-//   handoff.completed → output 0, the other final events → output 1. The service retires the
+// webhook(): the service's Standard Webhooks body {type, timestamp, data: {handoff}} names the
+//   handoff; the node reads it back from the service and routes on its status there: completed
+//   → output 0, failed (also timed out, cancelled) → output 1. The service retires the
 //   subscription after delivering the final event.
 //
 // One handoff per execution: n8n pauses the whole execution, so this operation takes exactly
@@ -40,7 +41,7 @@ import type {
 } from 'n8n-workflow';
 import { cortexRequest } from '../../../shared/cortex-transport.ts';
 import { prepareWaitLimitExit, resumeUrlOf, waitLimitDate } from '../../../shared/wait-limit.ts';
-import { requiredString, segment } from '../common.ts';
+import { FINAL_HANDOFF_STATUSES, requiredString, segment } from '../common.ts';
 import { handoffIdField, handoffResource } from './fields.ts';
 
 export const FINAL_EVENTS = ['handoff.completed', 'handoff.failed', 'handoff.timed_out', 'handoff.cancelled'] as const;
@@ -95,7 +96,7 @@ export function routeHandoff(handoff: IDataObject, waitTimeout = false): INodeEx
   return !waitTimeout && handoff.status === 'completed' ? [[item], []] : [[], [item]];
 }
 
-const isFinal = (handoff: IDataObject): boolean => handoff.status === 'completed' || handoff.status === 'failed';
+const isFinal = (handoff: IDataObject): boolean => (FINAL_HANDOFF_STATUSES as readonly unknown[]).includes(handoff.status);
 
 function waitLimit(context: IExecuteFunctions): Date {
   return waitLimitDate(
@@ -156,14 +157,21 @@ export async function execute(this: IExecuteFunctions, itemIndex: number): Promi
   return onWaitLimit;
 }
 
-/** The service's callback on the execution's resume URL (n8n has checked the URL's signature). */
+/**
+ * The service's callback on the execution's resume URL (n8n has checked the URL's signature).
+ * The body only says which handoff ended: like the Approval Gate, the node reads the handoff back
+ * from the service with its credential and routes on the state the service holds, so a body
+ * that claims another status (or carries another result) changes nothing.
+ */
 export async function webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-  const body = (this.getBodyData() ?? {}) as { type?: unknown; data?: { handoff?: unknown } };
-  const handoff = body.data?.handoff as IDataObject | undefined;
+  const body = (this.getBodyData() ?? {}) as { type?: unknown; data?: { handoff?: { handoff_id?: unknown } } };
+  const id = body.data?.handoff?.handoff_id;
   const type = String(body.type ?? '');
-  if (!(FINAL_EVENTS as readonly string[]).includes(type) || !handoff || typeof handoff !== 'object' || typeof handoff.handoff_id !== 'string') {
+  if (!(FINAL_EVENTS as readonly string[]).includes(type) || typeof id !== 'string' || !id) {
     // Not a final handoff event: answer, keep waiting.
     return { webhookResponse: { resumed: false, reason: `not a final handoff event: ${type || 'no type'}` } };
   }
+  const handoff = await cortexRequest(this, { method: 'GET', path: `/v1/handoffs/${segment(id)}` });
+  if (!isFinal(handoff)) return { webhookResponse: { resumed: false, reason: `handoff ${id} is ${String(handoff.status)}` } };
   return { workflowData: routeHandoff(handoff) };
 }

@@ -3,7 +3,7 @@
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { cortexRequest } from '../../../shared/cortex-transport.ts';
-import { idempotencyHeaders, idempotencyKeyOption, jsonParameter, optionalString, requiredString } from '../common.ts';
+import { idempotencyHeaders, idempotencyKeyOption, jsonParameter, requiredString, stringFields } from '../common.ts';
 import { runResource } from './fields.ts';
 
 const properties: INodeProperties[] = [
@@ -65,11 +65,11 @@ export async function execute(this: IExecuteFunctions, itemIndex: number): Promi
   const body: IDataObject = {
     workflow_id: requiredString(this, 'workflowId', itemIndex, 'Workflow ID'),
     parameters: jsonParameter(this, 'parameters', itemIndex, 'Parameters (JSON)'),
+    ...stringFields(options, [
+      ['version', 'version'],
+      ['concurrencyKey', 'concurrency_key'],
+    ]),
   };
-  const version = optionalString(options.version);
-  if (version) body.version = version;
-  const concurrencyKey = optionalString(options.concurrencyKey);
-  if (concurrencyKey) body.concurrency_key = concurrencyKey;
   if (options.dryRun === true) body.dry_run = true;
   return await cortexRequest(this, {
     method: 'POST',
