@@ -171,20 +171,22 @@ export class TalosClient {
   /** A reply's `messages`; an error in a message's metadata (one node of several failing) is thrown. */
   private messagesOf(info: MethodInfo, options: CallOptions, reply: Record<string, any>): Array<Record<string, any>> {
     const messages: Array<Record<string, any>> = Array.isArray(reply.messages) ? reply.messages : [reply];
-    for (const message of messages) {
-      this.remember(options.node, message);
-      const problem = message?.metadata?.error || message?.metadata?.status?.message;
-      if (problem) {
-        throw new TalosApiError(String(problem), {
-          code: Number(message.metadata.status?.code ?? grpc.status.UNKNOWN),
-          method: info.name,
-          endpoint: this.endpoint,
-          node: options.node,
-          hostname: message.metadata.hostname || this.hostnameOf(options.node),
-        });
-      }
-    }
+    for (const message of messages) this.check(info, options, message);
     return messages;
+  }
+
+  /** Remembers the hostname a reply message reports and throws the error in its metadata, if any. */
+  private check(info: MethodInfo, options: CallOptions, message: Record<string, any>): void {
+    this.remember(options.node, message);
+    const problem = message?.metadata?.error || message?.metadata?.status?.message;
+    if (!problem) return;
+    throw new TalosApiError(String(problem), {
+      code: Number(message.metadata.status?.code ?? grpc.status.UNKNOWN),
+      method: info.name,
+      endpoint: this.endpoint,
+      node: options.node,
+      hostname: message.metadata.hostname || this.hostnameOf(options.node),
+    });
   }
 
   /**
@@ -238,17 +240,7 @@ export class TalosClient {
   private async *read(info: MethodInfo, call: grpc.ClientReadableStream<unknown>, options: CallOptions): AsyncGenerator<Record<string, any>> {
     try {
       for await (const message of call as AsyncIterable<Record<string, any>>) {
-        this.remember(options.node, message);
-        const problem = message?.metadata?.error;
-        if (problem) {
-          throw new TalosApiError(String(problem), {
-            code: Number(message.metadata.status?.code ?? grpc.status.UNKNOWN),
-            method: info.name,
-            endpoint: this.endpoint,
-            node: options.node,
-            hostname: message.metadata.hostname || this.hostnameOf(options.node),
-          });
-        }
+        this.check(info, options, message);
         yield message;
       }
     } catch (error) {
