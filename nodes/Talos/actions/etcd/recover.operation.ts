@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { Session } from '../session.ts';
 import { forOperation, items } from '../common.ts';
-import { ParameterError, stillBooting, toNodeError } from '../errors.ts';
+import { ParameterError } from '../errors.ts';
 import type { CallOptions, TalosClient } from '../../transport/client.ts';
 import { TalosApiError } from '../../transport/errors.ts';
 import { WaitTimeoutError } from '../../transport/wait.ts';
@@ -61,46 +61,38 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, sessio
 
   const { client, call } = await session.talos(itemIndex);
   const node = call.node ?? client.endpoint;
-  const waitMs = Math.max(0, Number(this.getNodeParameter('waitTimeout', itemIndex, 300)) * 1000);
-  const retryMs = Math.max(50, Number(this.getNodeParameter('retryInterval', itemIndex, 5)) * 1000);
-  const started = Date.now();
+  const wait = session.bootWait(itemIndex, 300);
   // A node that has just been configured is still rebooting: upload and bootstrap again until it
   // answers (an upload replaces the previous one, so a repeat is harmless), within the wait.
-  for (let attempt = 1; ; attempt++) {
-    const fresh = attempt === 1 ? client : (await session.connector(itemIndex))();
-    try {
+  await session.whileBooting(
+    itemIndex,
+    wait,
+    async (fresh) => {
       if ((await etcdService(fresh, call))?.state === 'Running') {
-        const message = `etcd on ${node} is already running: recovery needs a control plane node whose etcd has not started (reset it first)`;
-        throw new NodeOperationError(this.getNode(), message, { itemIndex });
+        throw new NodeOperationError(this.getNode(), `etcd on ${node} is already running: recovery needs a control plane node whose etcd has not started (reset it first)`, { itemIndex });
       }
       await fresh.upload(MACHINE, 'EtcdRecover', snapshot, { node: call.node, timeoutMs: Math.max(call.timeoutMs, 300_000) });
       await fresh.unary(MACHINE, 'Bootstrap', { recoverEtcd: true, recoverSkipHashCheck: skipHashCheck }, call);
-      break;
-    } catch (error) {
-      if (error instanceof TalosApiError && error.codeName === 'ALREADY_EXISTS') {
-        const message = `etcd on ${node} is already running from existing data: recovery needs a control plane node whose etcd is empty (reset it first). Talos said: ${error.message}`;
-        throw new NodeOperationError(this.getNode(), message, { itemIndex });
-      }
-      if (error instanceof NodeOperationError || !stillBooting(error) || attempt > Math.ceil(waitMs / retryMs) || Date.now() - started + retryMs > waitMs) throw toNodeError(this.getNode(), error, itemIndex);
-    } finally {
-      if (fresh !== client) fresh.close();
-    }
-    await sleep(retryMs);
-  }
+    },
+    (error) => {
+      const message = `etcd on ${node} is already running from existing data: recovery needs a control plane node whose etcd is empty (reset it first). Talos said: ${error.message}`;
+      throw new NodeOperationError(this.getNode(), message, { itemIndex });
+    },
+  );
 
   const result = { node, hostname: client.hostnameOf(call.node) ?? '', recovered: true, size: snapshot.length, sha256: createHash('sha256').update(snapshot).digest('hex') };
-  if (waitMs === 0) return items(itemIndex, [{ ...result, etcdState: 'not waited for' }]);
+  if (wait.waitMs === 0) return items(itemIndex, [{ ...result, etcdState: 'not waited for' }]);
   const progress: string[] = [];
-  for (let attempt = 1; attempt <= Math.ceil(waitMs / retryMs) + 1; attempt++) {
+  for (let attempt = 1; attempt <= Math.ceil(wait.waitMs / wait.retryMs) + 1; attempt++) {
     const etcd = await etcdService(client, call);
     const line = etcd ? `etcd ${etcd.state}${etcd.healthy ? ' (healthy)' : ''}: ${etcd.message}` : 'etcd not started yet';
     if (progress[progress.length - 1] !== line) progress.push(line);
     if (etcd?.state === 'Running' && etcd.healthy) return items(itemIndex, [{ ...result, etcdState: etcd.state, progress }]);
     if (etcd?.state === 'Failed') throw new TalosApiError(`etcd did not recover from the snapshot: ${etcd.message}`, { code: 9, method: 'Bootstrap', endpoint: client.endpoint, node: call.node });
-    if (Date.now() - started + retryMs > waitMs) break;
-    await sleep(retryMs);
+    if (Date.now() - wait.started + wait.retryMs > wait.waitMs) break;
+    await sleep(wait.retryMs);
   }
-  throw new WaitTimeoutError(`etcd on ${node} was not running healthy within ${waitMs / 1000} s of the recovery`, progress);
+  throw new WaitTimeoutError(`etcd on ${node} was not running healthy within ${wait.waitMs / 1000} s of the recovery`, progress);
 }
 
 async function etcdService(client: TalosClient, call: CallOptions) {
