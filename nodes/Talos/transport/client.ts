@@ -234,7 +234,14 @@ export class TalosClient {
     );
     // Errors before the first read are kept by the stream; don't let them go unhandled meanwhile.
     call.on('error', () => undefined);
-    return this.read(info, call, options);
+    const messages = this.read(info, call, options);
+    // return() on a generator not read yet skips its finally: cancel the call here too.
+    const finish = messages.return.bind(messages);
+    messages.return = async (value) => {
+      call.cancel();
+      return await finish(value);
+    };
+    return messages;
   }
 
   private async *read(info: MethodInfo, call: grpc.ClientReadableStream<unknown>, options: CallOptions): AsyncGenerator<Record<string, any>> {

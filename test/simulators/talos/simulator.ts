@@ -557,7 +557,13 @@ export class TalosSimulator {
       this.recoverySnapshots.delete(machine.ip);
     }
     this.bootstrapped = true;
-    this.joinEtcd(machine);
+    if (request.recoverEtcd) {
+      // etcd restores the snapshot before it runs: it reports running healthy a moment after the answer.
+      machine.setService('', 'etcd', 'Preparing', false, 'Restoring the etcd snapshot');
+      machine.later(this.timing.stopMs, () => machine.up && this.joinEtcd(machine));
+    } else {
+      this.joinEtcd(machine);
+    }
     for (const other of this.machines) {
       if (other !== machine && other.up && other.role === 'controlplane' && other.stage === 'RUNNING') {
         other.later(this.timing.bootMs, () => other.up && this.joinEtcd(other));
