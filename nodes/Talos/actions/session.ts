@@ -149,14 +149,20 @@ export class Session {
     const node = this.node(itemIndex) ?? '';
     let client = this.kube.get(`talos:${node}`);
     if (!client) {
-      const { client: talos, call } = await this.talos(itemIndex);
-      const archive = await talos.readAll('machine.MachineService', 'Kubeconfig', {}, call);
-      const kubeconfig = readTarGz(archive).get('kubeconfig');
-      if (!kubeconfig) throw new Error('The Kubeconfig archive from Talos holds no "kubeconfig" file');
+      const kubeconfig = await this.talosKubeconfig(itemIndex);
       client = new KubeClient(parseKubeconfig(kubeconfig.toString('utf8')), send);
       this.kube.set(`talos:${node}`, client);
     }
     return client;
+  }
+
+  /** The item's control plane's admin kubeconfig (Kubeconfig: a .tar.gz holding one file `kubeconfig`). */
+  async talosKubeconfig(itemIndex: number): Promise<Buffer> {
+    const { client, call } = await this.talos(itemIndex);
+    const archive = await client.readAll('machine.MachineService', 'Kubeconfig', {}, call);
+    const kubeconfig = readTarGz(archive).get('kubeconfig');
+    if (!kubeconfig) throw new Error('The Kubeconfig archive from Talos holds no "kubeconfig" file');
+    return kubeconfig;
   }
 
   close(): void {
