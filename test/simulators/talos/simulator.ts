@@ -221,7 +221,13 @@ export class TalosSimulator {
     const server = this.newServer({ kind: 'direct', machine });
     this.machineServers.set(machine.ip, server);
     const credentials = machine.maintenance ? this.maintenanceCredentials() : this.secureCredentials();
-    await bind(server, `${machine.ip}:${this.port}`, credentials);
+    try {
+      await bind(server, `${machine.ip}:${this.port}`, credentials);
+    } catch (error) {
+      // Shut down while binding (the simulator stopped, or the machine went down again): nothing to serve.
+      if (this.stopped || this.machineServers.get(machine.ip) !== server) return;
+      throw error;
+    }
   }
 
   private unlisten(machine: Machine): void {
