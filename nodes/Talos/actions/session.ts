@@ -2,16 +2,25 @@
 // execution's items are done), fresh clients for reboot waits, and the Kubernetes client (from the
 // Kubernetes credential or from a Talos control plane's kubeconfig).
 
-import type { IExecuteFunctions } from 'n8n-workflow';
+import { sleep, type IExecuteFunctions } from 'n8n-workflow';
 import { TalosClient, normalizeEndpoint, type CallOptions } from '../transport/client.ts';
 import { resolveTalosCredential, type ResolvedTalos, type TalosCredentialData } from '../transport/talosconfig.ts';
 import { KubeClient, parseKubeconfig } from '../transport/kubernetes.ts';
 import { readTarGz } from '../transport/tar.ts';
+import { TalosApiError } from '../transport/errors.ts';
+import { stillBooting, toNodeError } from './errors.ts';
 
 export interface TalosTarget {
   client: TalosClient;
   call: CallOptions;
   resolved: ResolvedTalos;
+}
+
+/** An item's Wait (`waitTimeout`) and Retry Interval (`retryInterval`) settings, from when they were read. */
+export interface BootWait {
+  waitMs: number;
+  retryMs: number;
+  started: number;
 }
 
 export class Session {
@@ -64,6 +73,44 @@ export class Session {
     return () => new TalosClient(connection);
   }
 
+  bootWait(itemIndex: number, defaultWaitSeconds: number): BootWait {
+    return {
+      waitMs: Math.max(0, Number(this.ctx.getNodeParameter('waitTimeout', itemIndex, defaultWaitSeconds)) * 1000),
+      retryMs: Math.max(50, Number(this.ctx.getNodeParameter('retryInterval', itemIndex, 5)) * 1000),
+      started: Date.now(),
+    };
+  }
+
+  /**
+   * Runs `attempt` on the item's client, and again on a fresh one (new channel) each retry interval
+   * while the node is still installing or booting (stillBooting), within the wait. An AlreadyExists
+   * answer (Bootstrap once the cluster's etcd exists) goes to `alreadyExists`; other failures are
+   * thrown. Returns the attempt's result and how many attempts it took.
+   */
+  async whileBooting<T>(
+    itemIndex: number,
+    wait: BootWait,
+    attempt: (client: TalosClient, call: CallOptions) => Promise<T>,
+    alreadyExists: (error: TalosApiError) => T,
+  ): Promise<{ value: T; attempts: number }> {
+    const { client, call } = await this.talos(itemIndex);
+    const maxAttempts = Math.ceil(wait.waitMs / wait.retryMs) + 1;
+    for (let attempts = 1; ; attempts++) {
+      try {
+        const fresh = attempts === 1 ? client : (await this.connector(itemIndex))();
+        try {
+          return { value: await attempt(fresh, call), attempts };
+        } finally {
+          if (fresh !== client) fresh.close();
+        }
+      } catch (error) {
+        if (error instanceof TalosApiError && error.codeName === 'ALREADY_EXISTS') return { value: alreadyExists(error), attempts };
+        if (!stillBooting(error) || attempts >= maxAttempts || Date.now() - wait.started + wait.retryMs > wait.waitMs) throw toNodeError(this.ctx.getNode(), error, itemIndex);
+      }
+      await sleep(wait.retryMs);
+    }
+  }
+
   /**
    * A factory of insecure clients (no client certificate, like `talosctl --insecure`) to the node's
    * own address, for a node that came back without configuration (reset with reboot). The address
@@ -102,14 +149,20 @@ export class Session {
     const node = this.node(itemIndex) ?? '';
     let client = this.kube.get(`talos:${node}`);
     if (!client) {
-      const { client: talos, call } = await this.talos(itemIndex);
-      const archive = await talos.readAll('machine.MachineService', 'Kubeconfig', {}, call);
-      const kubeconfig = readTarGz(archive).get('kubeconfig');
-      if (!kubeconfig) throw new Error('The Kubeconfig archive from Talos holds no "kubeconfig" file');
+      const kubeconfig = await this.talosKubeconfig(itemIndex);
       client = new KubeClient(parseKubeconfig(kubeconfig.toString('utf8')), send);
       this.kube.set(`talos:${node}`, client);
     }
     return client;
+  }
+
+  /** The item's control plane's admin kubeconfig (Kubeconfig: a .tar.gz holding one file `kubeconfig`). */
+  async talosKubeconfig(itemIndex: number): Promise<Buffer> {
+    const { client, call } = await this.talos(itemIndex);
+    const archive = await client.readAll('machine.MachineService', 'Kubeconfig', {}, call);
+    const kubeconfig = readTarGz(archive).get('kubeconfig');
+    if (!kubeconfig) throw new Error('The Kubeconfig archive from Talos holds no "kubeconfig" file');
+    return kubeconfig;
   }
 
   close(): void {

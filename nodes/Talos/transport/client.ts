@@ -171,20 +171,22 @@ export class TalosClient {
   /** A reply's `messages`; an error in a message's metadata (one node of several failing) is thrown. */
   private messagesOf(info: MethodInfo, options: CallOptions, reply: Record<string, any>): Array<Record<string, any>> {
     const messages: Array<Record<string, any>> = Array.isArray(reply.messages) ? reply.messages : [reply];
-    for (const message of messages) {
-      this.remember(options.node, message);
-      const problem = message?.metadata?.error || message?.metadata?.status?.message;
-      if (problem) {
-        throw new TalosApiError(String(problem), {
-          code: Number(message.metadata.status?.code ?? grpc.status.UNKNOWN),
-          method: info.name,
-          endpoint: this.endpoint,
-          node: options.node,
-          hostname: message.metadata.hostname || this.hostnameOf(options.node),
-        });
-      }
-    }
+    for (const message of messages) this.check(info, options, message);
     return messages;
+  }
+
+  /** Remembers the hostname a reply message reports and throws the error in its metadata, if any. */
+  private check(info: MethodInfo, options: CallOptions, message: Record<string, any>): void {
+    this.remember(options.node, message);
+    const problem = message?.metadata?.error || message?.metadata?.status?.message;
+    if (!problem) return;
+    throw new TalosApiError(String(problem), {
+      code: Number(message.metadata.status?.code ?? grpc.status.UNKNOWN),
+      method: info.name,
+      endpoint: this.endpoint,
+      node: options.node,
+      hostname: message.metadata.hostname || this.hostnameOf(options.node),
+    });
   }
 
   /**
@@ -232,23 +234,20 @@ export class TalosClient {
     );
     // Errors before the first read are kept by the stream; don't let them go unhandled meanwhile.
     call.on('error', () => undefined);
-    return this.read(info, call, options);
+    const messages = this.read(info, call, options);
+    // return() on a generator not read yet skips its finally: cancel the call here too.
+    const finish = messages.return.bind(messages);
+    messages.return = async (value) => {
+      call.cancel();
+      return await finish(value);
+    };
+    return messages;
   }
 
   private async *read(info: MethodInfo, call: grpc.ClientReadableStream<unknown>, options: CallOptions): AsyncGenerator<Record<string, any>> {
     try {
       for await (const message of call as AsyncIterable<Record<string, any>>) {
-        this.remember(options.node, message);
-        const problem = message?.metadata?.error;
-        if (problem) {
-          throw new TalosApiError(String(problem), {
-            code: Number(message.metadata.status?.code ?? grpc.status.UNKNOWN),
-            method: info.name,
-            endpoint: this.endpoint,
-            node: options.node,
-            hostname: message.metadata.hostname || this.hostnameOf(options.node),
-          });
-        }
+        this.check(info, options, message);
         yield message;
       }
     } catch (error) {

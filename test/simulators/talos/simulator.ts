@@ -221,7 +221,13 @@ export class TalosSimulator {
     const server = this.newServer({ kind: 'direct', machine });
     this.machineServers.set(machine.ip, server);
     const credentials = machine.maintenance ? this.maintenanceCredentials() : this.secureCredentials();
-    await bind(server, `${machine.ip}:${this.port}`, credentials);
+    try {
+      await bind(server, `${machine.ip}:${this.port}`, credentials);
+    } catch (error) {
+      // Shut down while binding (the simulator stopped, or the machine went down again): nothing to serve.
+      if (this.stopped || this.machineServers.get(machine.ip) !== server) return;
+      throw error;
+    }
   }
 
   private unlisten(machine: Machine): void {
@@ -557,7 +563,13 @@ export class TalosSimulator {
       this.recoverySnapshots.delete(machine.ip);
     }
     this.bootstrapped = true;
-    this.joinEtcd(machine);
+    if (request.recoverEtcd) {
+      // etcd restores the snapshot before it runs: it reports running healthy a moment after the answer.
+      machine.setService('', 'etcd', 'Preparing', false, 'Restoring the etcd snapshot');
+      machine.later(this.timing.stopMs, () => machine.up && this.joinEtcd(machine));
+    } else {
+      this.joinEtcd(machine);
+    }
     for (const other of this.machines) {
       if (other !== machine && other.up && other.role === 'controlplane' && other.stage === 'RUNNING') {
         other.later(this.timing.bootMs, () => other.up && this.joinEtcd(other));

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { Session } from '../session.ts';
+import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { BootWait, Session } from '../session.ts';
 import { forOperation, items } from '../common.ts';
-import { ParameterError, stillBooting, toNodeError } from '../errors.ts';
+import { ParameterError, toNodeError } from '../errors.ts';
 import type { CallOptions, TalosClient } from '../../transport/client.ts';
 import { TalosApiError } from '../../transport/errors.ts';
-import { WaitTimeoutError } from '../../transport/wait.ts';
+import { WaitTimeoutError, describeEvent } from '../../transport/wait.ts';
 
 const MACHINE = 'machine.MachineService';
 
@@ -61,46 +61,29 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, sessio
 
   const { client, call } = await session.talos(itemIndex);
   const node = call.node ?? client.endpoint;
-  const waitMs = Math.max(0, Number(this.getNodeParameter('waitTimeout', itemIndex, 300)) * 1000);
-  const retryMs = Math.max(50, Number(this.getNodeParameter('retryInterval', itemIndex, 5)) * 1000);
-  const started = Date.now();
+  const wait = session.bootWait(itemIndex, 300);
   // A node that has just been configured is still rebooting: upload and bootstrap again until it
   // answers (an upload replaces the previous one, so a repeat is harmless), within the wait.
-  for (let attempt = 1; ; attempt++) {
-    const fresh = attempt === 1 ? client : (await session.connector(itemIndex))();
-    try {
+  await session.whileBooting(
+    itemIndex,
+    wait,
+    async (fresh) => {
       if ((await etcdService(fresh, call))?.state === 'Running') {
-        const message = `etcd on ${node} is already running: recovery needs a control plane node whose etcd has not started (reset it first)`;
-        throw new NodeOperationError(this.getNode(), message, { itemIndex });
+        throw new NodeOperationError(this.getNode(), `etcd on ${node} is already running: recovery needs a control plane node whose etcd has not started (reset it first)`, { itemIndex });
       }
       await fresh.upload(MACHINE, 'EtcdRecover', snapshot, { node: call.node, timeoutMs: Math.max(call.timeoutMs, 300_000) });
       await fresh.unary(MACHINE, 'Bootstrap', { recoverEtcd: true, recoverSkipHashCheck: skipHashCheck }, call);
-      break;
-    } catch (error) {
-      if (error instanceof TalosApiError && error.codeName === 'ALREADY_EXISTS') {
-        const message = `etcd on ${node} is already running from existing data: recovery needs a control plane node whose etcd is empty (reset it first). Talos said: ${error.message}`;
-        throw new NodeOperationError(this.getNode(), message, { itemIndex });
-      }
-      if (error instanceof NodeOperationError || !stillBooting(error) || attempt > Math.ceil(waitMs / retryMs) || Date.now() - started + retryMs > waitMs) throw toNodeError(this.getNode(), error, itemIndex);
-    } finally {
-      if (fresh !== client) fresh.close();
-    }
-    await sleep(retryMs);
-  }
+    },
+    (error) => {
+      const message = `etcd on ${node} is already running from existing data: recovery needs a control plane node whose etcd is empty (reset it first). Talos said: ${error.message}`;
+      throw new NodeOperationError(this.getNode(), message, { itemIndex });
+    },
+  );
 
   const result = { node, hostname: client.hostnameOf(call.node) ?? '', recovered: true, size: snapshot.length, sha256: createHash('sha256').update(snapshot).digest('hex') };
-  if (waitMs === 0) return items(itemIndex, [{ ...result, etcdState: 'not waited for' }]);
-  const progress: string[] = [];
-  for (let attempt = 1; attempt <= Math.ceil(waitMs / retryMs) + 1; attempt++) {
-    const etcd = await etcdService(client, call);
-    const line = etcd ? `etcd ${etcd.state}${etcd.healthy ? ' (healthy)' : ''}: ${etcd.message}` : 'etcd not started yet';
-    if (progress[progress.length - 1] !== line) progress.push(line);
-    if (etcd?.state === 'Running' && etcd.healthy) return items(itemIndex, [{ ...result, etcdState: etcd.state, progress }]);
-    if (etcd?.state === 'Failed') throw new TalosApiError(`etcd did not recover from the snapshot: ${etcd.message}`, { code: 9, method: 'Bootstrap', endpoint: client.endpoint, node: call.node });
-    if (Date.now() - started + retryMs > waitMs) break;
-    await sleep(retryMs);
-  }
-  throw new WaitTimeoutError(`etcd on ${node} was not running healthy within ${waitMs / 1000} s of the recovery`, progress);
+  if (wait.waitMs === 0) return items(itemIndex, [{ ...result, etcdState: 'not waited for' }]);
+  const progress = await waitForEtcd.call(this, itemIndex, client, call, wait);
+  return items(itemIndex, [{ ...result, etcdState: 'Running', progress }]);
 }
 
 async function etcdService(client: TalosClient, call: CallOptions) {
@@ -108,4 +91,37 @@ async function etcdService(client: TalosClient, call: CallOptions) {
   const service = messages.flatMap((m) => (m.services ?? []) as Array<Record<string, any>>).find((s) => s.id === 'etcd');
   if (!service) return undefined;
   return { state: String(service.state), healthy: service.health?.healthy === true, message: String(service.health?.lastMessage ?? '') };
+}
+
+/**
+ * Until etcd runs healthy (its progress lines) or fails (a TalosApiError with etcd's message): the
+ * service's state now (ServiceList), then its ServiceStateEvents, the Events stream being opened
+ * first so that no change in between is missed.
+ */
+async function waitForEtcd(this: IExecuteFunctions, itemIndex: number, client: TalosClient, call: CallOptions, wait: BootWait): Promise<string[]> {
+  const remaining = Math.max(1, wait.waitMs - (Date.now() - wait.started));
+  const events = client.stream(MACHINE, 'Events', { tailEvents: 0 }, { node: call.node, timeoutMs: remaining });
+  const progress: string[] = [];
+  const seen = (etcd: { state: string; healthy: boolean; message: string } | undefined): boolean => {
+    const line = etcd ? `etcd ${etcd.state}${etcd.healthy ? ' (healthy)' : ''}: ${etcd.message}` : 'etcd not started yet';
+    if (progress.at(-1) !== line) progress.push(line);
+    if (etcd?.state === 'Failed') throw new TalosApiError(`etcd did not recover from the snapshot: ${etcd.message}`, { code: 9, method: 'Bootstrap', endpoint: client.endpoint, node: call.node });
+    return etcd?.state === 'Running' && etcd.healthy;
+  };
+  try {
+    if (seen(await etcdService(client, call))) return progress;
+    for await (const event of events) {
+      const { type, payload } = describeEvent(event);
+      if (type !== 'machine.ServiceStateEvent' || payload?.service !== 'etcd') continue;
+      // The event's action is the state's enum name (RUNNING); ServiceList spells it Running.
+      const action = String(payload.action ?? '');
+      const state = action.charAt(0) + action.slice(1).toLowerCase();
+      if (seen({ state, healthy: payload.health?.healthy === true, message: String(payload.message ?? payload.health?.lastMessage ?? '') })) return progress;
+    }
+  } catch (error) {
+    if (!(error instanceof TalosApiError) || error.codeName !== 'DEADLINE_EXCEEDED') throw toNodeError(this.getNode(), error, itemIndex);
+  } finally {
+    await events.return(undefined);
+  }
+  throw new WaitTimeoutError(`etcd on ${call.node ?? client.endpoint} was not running healthy within ${wait.waitMs / 1000} s of the recovery`, progress);
 }

@@ -1,8 +1,6 @@
-import { sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { Session } from '../session.ts';
 import { forOperation, items } from '../common.ts';
-import { stillBooting, toNodeError } from '../errors.ts';
-import { TalosApiError } from '../../transport/errors.ts';
 
 export const description: INodeProperties[] = forOperation('machine', 'bootstrap', [
   {
@@ -19,25 +17,14 @@ export const description: INodeProperties[] = forOperation('machine', 'bootstrap
 export async function execute(this: IExecuteFunctions, itemIndex: number, session: Session): Promise<INodeExecutionData[]> {
   const { client, call } = await session.talos(itemIndex);
   const node = call.node ?? client.endpoint;
-  const waitMs = Math.max(0, Number(this.getNodeParameter('waitTimeout', itemIndex, 600)) * 1000);
-  const retryMs = Math.max(50, Number(this.getNodeParameter('retryInterval', itemIndex, 5)) * 1000);
-  const started = Date.now();
-  const maxAttempts = Math.ceil(waitMs / retryMs) + 1;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const fresh = attempt === 1 ? client : (await session.connector(itemIndex))();
-      try {
-        const messages = await fresh.unary('machine.MachineService', 'Bootstrap', {}, call);
-        return items(itemIndex, [{ node, hostname: messages[0]?.metadata?.hostname ?? '', bootstrapped: true, alreadyBootstrapped: false, attempts: attempt }]);
-      } finally {
-        if (fresh !== client) fresh.close();
-      }
-    } catch (error) {
-      if (error instanceof TalosApiError && error.codeName === 'ALREADY_EXISTS') {
-        return items(itemIndex, [{ node, hostname: error.hostname ?? '', bootstrapped: true, alreadyBootstrapped: true, message: error.message, attempts: attempt }]);
-      }
-      if (!stillBooting(error) || attempt >= maxAttempts || Date.now() - started + retryMs > waitMs) throw toNodeError(this.getNode(), error, itemIndex);
-    }
-    await sleep(retryMs);
-  }
+  const { value, attempts } = await session.whileBooting(
+    itemIndex,
+    session.bootWait(itemIndex, 600),
+    async (fresh) => {
+      const messages = await fresh.unary('machine.MachineService', 'Bootstrap', {}, call);
+      return { node, hostname: messages[0]?.metadata?.hostname ?? '', bootstrapped: true, alreadyBootstrapped: false };
+    },
+    (error) => ({ node, hostname: error.hostname ?? '', bootstrapped: true, alreadyBootstrapped: true, message: error.message }),
+  );
+  return items(itemIndex, [{ ...value, attempts }]);
 }

@@ -2,7 +2,6 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { parse as parseYaml } from 'yaml';
 import type { Session } from '../session.ts';
 import { forOperation } from '../common.ts';
-import { readTarGz } from '../../transport/tar.ts';
 
 export const description: INodeProperties[] = forOperation('machine', 'kubeconfig', [
   {
@@ -26,9 +25,7 @@ export const description: INodeProperties[] = forOperation('machine', 'kubeconfi
 
 export async function execute(this: IExecuteFunctions, itemIndex: number, session: Session): Promise<INodeExecutionData[]> {
   const { client, call } = await session.talos(itemIndex);
-  const archive = await client.readAll('machine.MachineService', 'Kubeconfig', {}, call);
-  const file = readTarGz(archive).get('kubeconfig');
-  if (!file) throw new Error('The Kubeconfig archive from Talos holds no "kubeconfig" file');
+  const file = await session.talosKubeconfig(itemIndex);
   const text = file.toString('utf8');
   const output = this.getNodeParameter('output', itemIndex) as string;
   const json = output === 'json' ? (parseYaml(text) as Record<string, unknown>) : { kubeconfig: text };
