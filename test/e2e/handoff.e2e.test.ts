@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, freePort, startTestService, tokenFor, type TestService } from '../service/harness.ts';
-import { buildAndPack, N8n, n8nHome, outputItems, RecordingProxy } from './n8n.ts';
+import { buildAndPack, N8n, n8nHome, outputItems, RecordingProxy, stepTimings } from './n8n.ts';
 
 const WORKFLOW_A = 'cortexE2eSender01';
 const WORKFLOW_B = 'cortexE2eTalos001';
@@ -29,15 +29,7 @@ const CREDENTIAL_SENDER = 'cortexE2eCredN8n1';
 const CREDENTIAL_TALOS = 'cortexE2eCredTal1';
 const START_PATH = `cortex-e2e-${randomUUID().slice(0, 8)}`;
 
-const timings: Record<string, number> = {};
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await work();
-  } finally {
-    timings[name] = Math.round(performance.now() - started);
-  }
-}
+const { timings, timed } = stepTimings();
 
 function senderWorkflow() {
   const credentials = { cortexApi: { id: CREDENTIAL_SENDER, name: 'Cortex (n8n-contractor)' } };

@@ -440,6 +440,20 @@ export class RecordingProxy {
   }
 }
 
+/** Wall time of a suite's named steps (printed after it): `timed(name, work)` records how long `work` took. */
+export function stepTimings(): { timings: Record<string, number>; timed: <T>(name: string, work: () => Promise<T>) => Promise<T> } {
+  const timings: Record<string, number> = {};
+  async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = Math.round(performance.now() - started);
+    }
+  }
+  return { timings, timed };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -60,7 +60,7 @@ import { KubernetesFake } from '../simulators/kubernetes/server.ts';
 import { ProxmoxSimulator, DEFAULT_TOKENS } from '../simulators/proxmox/server.ts';
 import { createCa, issueCert } from '../simulators/talos/pki.ts';
 import { TalosSimulator } from '../simulators/talos/simulator.ts';
-import { buildAndPack, N8n, n8nHome, REPO } from './n8n.ts';
+import { buildAndPack, N8n, n8nHome, REPO, stepTimings } from './n8n.ts';
 
 const TEMPLATES = join(REPO, 'templates', 'n8n');
 /** The Talos lab: machines in maintenance mode on .11–.14 and the endpoint on .10, all on Talos's port 50000 (the templates give addresses without ports). */
@@ -90,15 +90,7 @@ function settingsValue(template: TemplateFile): { value: string } {
   return (settings.parameters.assignments as { assignments: Array<{ value: string }> }).assignments[0]!;
 }
 
-const timings: Record<string, number> = {};
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await work();
-  } finally {
-    timings[name] = Math.round(performance.now() - started);
-  }
-}
+const { timings, timed } = stepTimings();
 
 describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'cortex-e2e-templates-'));
