@@ -391,10 +391,18 @@ function rollbackContractors(definition: Definition): string[] {
 
 // ------------------------------------------------------------------ trigger helpers
 
-/** The manual trigger every seed workflow has: POST /webhook/cortex/<workflow_id> {parameters} (the dispatcher forwards /webhook/workflow-trigger here). */
-export function manualTrigger(b: WorkflowBuilder, workflowId: string, webhookNode: (name: string, path: string) => NodeSpec): string {
+/**
+ * The manual trigger every seed workflow has: POST /webhook/cortex/<workflow_id> {parameters} (the dispatcher forwards
+ * /webhook/workflow-trigger here). `givenCode`: the parameters as given, an expression (default: the body's parameters).
+ */
+export function manualTrigger(
+  b: WorkflowBuilder,
+  workflowId: string,
+  webhookNode: (name: string, path: string) => NodeSpec,
+  givenCode = '$json.body?.parameters ?? {}',
+): string {
   const hook = b.add(webhookNode('Manual Trigger', `cortex/${workflowId}`));
-  const given = b.add(set('Manual Parameters', [['given', 'object', expr('$json.body?.parameters ?? {}')]]));
+  const given = b.add(set('Manual Parameters', [['given', 'object', expr(givenCode)]]));
   b.connect(hook, given);
   return given;
 }
