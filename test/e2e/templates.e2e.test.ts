@@ -20,8 +20,8 @@
 //   step failed) and the infrastructure worker (which deletes the cloned VMs → step done); the
 //   orchestrator's execution ends with "Run … failed";
 // - build-k8s-cluster through to a completed run against the Proxmox simulator, the Talos simulator
-//   and its Kubernetes fake (fixed ports 50000 and 6443 on loopback addresses; skipped, saying why,
-//   when they are taken): VMs cloned, machine configs applied in maintenance mode from files, etcd
+//   and its Kubernetes fake (fixed ports 50000 and 6443 on loopback addresses; the tests that need
+//   the lab fail, saying why, when they are taken: never skipped, so CI cannot pass without them): VMs cloned, machine configs applied in maintenance mode from files, etcd
 //   bootstrapped, health, kubeconfig and etcd snapshot written, Flux and metrics-server applied, the
 //   API's /readyz checked;
 // - dr-failover from an Alertmanager PrimarySiteDown alert (another alert is ignored) to a completed
@@ -349,6 +349,12 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     return out;
   }
 
+  /** The Talos lab, for a test that needs it; when it could not start, the test fails saying why (a skip would let CI pass without it). */
+  function talosLab(): { talos: TalosSimulator; kube: KubernetesFake } {
+    if (!talos || !kube) assert.fail(`${noTalosLab ?? 'the Talos lab is not running'}; free those addresses and ports to run this test`);
+    return { talos, kube };
+  }
+
   /** What happened, for a failure message: the run, and every execution with its last node and error. */
   async function diagnostics(runId: string): Promise<string> {
     const current = (await service!.call('GET', `/v1/runs/${runId}`, { as: 'n8n-contractor' })).body;
@@ -488,11 +494,8 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     }
   });
 
-  it('build-k8s-cluster: VMs cloned, Talos configured in maintenance mode, etcd bootstrapped, healthy, kubeconfig, Flux, metrics-server and a first snapshot; the API answers; the run completes', async (t) => {
-    if (noTalosLab || !talos || !kube) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('build-k8s-cluster: VMs cloned, Talos configured in maintenance mode, etcd bootstrapped, healthy, kubeconfig, Flux, metrics-server and a first snapshot; the API answers; the run completes', async () => {
+    const { talos, kube } = talosLab();
     const cluster = `k8s${Date.now().toString(36).slice(-5)}`;
     const files = join(work, 'n8n-user', '.n8n-files');
     const configDir = join(files, 'talos', cluster);
@@ -556,11 +559,8 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     }
   });
 
-  it('dr-failover: an Alertmanager PrimarySiteDown alert, on-call approves, primary VMs fenced, standby started, the DR cluster and its critical workload ready, the public endpoint answers; the run completes', async (t) => {
-    if (noTalosLab || !talos || !kube) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('dr-failover: an Alertmanager PrimarySiteDown alert, on-call approves, primary VMs fenced, standby started, the DR cluster and its critical workload ready, the public endpoint answers; the run completes', async () => {
+    const { talos } = talosLab();
     mkdirSync(join(work, 'n8n-user', '.n8n-files', 'talos', 'e2e-prod'), { recursive: true });
     // The replicated backup the DR site recovers from: build-k8s-cluster's snapshot as e2e-prod's latest.
     // The lab's etcd already runs, so the worker takes the site as a warm standby and uploads nothing.
@@ -568,7 +568,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const initial = readdirSync(backups).find((f) => f.endsWith('-etcd-initial.snapshot'));
     assert.ok(initial, 'build-k8s-cluster wrote its initial snapshot');
     copyFileSync(join(backups, initial), join(backups, 'e2e-prod-latest.snapshot'));
-    const etcdLooks = () => talos!.calls.filter((c) => c.method === 'ServiceList' && c.node === TALOS_IPS[0]).length;
+    const etcdLooks = () => talos.calls.filter((c) => c.method === 'ServiceList' && c.node === TALOS_IPS[0]).length;
     const etcdLooksBefore = etcdLooks();
     await kubeApply('/api/v1/namespaces/shop', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n');
     await kubeApply(
@@ -614,7 +614,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.equal(proxmox!.cluster.guests.get(101)!.status, 'running');
       // The snapshot was read and a recovery tried; the DR node's etcd already ran, so nothing was uploaded.
       assert.ok(etcdLooks() > etcdLooksBefore, 'the recovery looked at the DR node\'s etcd');
-      assert.ok(!talos!.calls.some((c) => c.method === 'EtcdRecover'), 'no snapshot is uploaded over a running etcd');
+      assert.ok(!talos.calls.some((c) => c.method === 'EtcdRecover'), 'no snapshot is uploaded over a running etcd');
       assert.deepEqual(output('restore-cluster'), {
         dr_cluster_endpoint: `https://${VIP}:6443`,
         dr_ingress_ip: '127.0.0.40',
@@ -627,11 +627,8 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     }
   });
 
-  it('app-deployment-pipeline: a signed GitHub push to main, CI polled until green, two approvals, canary and promotion through Flux, the edge LB snapshotted, the 5xx ratio watched; the run completes', async (t) => {
-    if (noTalosLab || !talos || !kube) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('app-deployment-pipeline: a signed GitHub push to main, CI polled until green, two approvals, canary and promotion through Flux, the edge LB snapshotted, the 5xx ratio watched; the run completes', async () => {
+    const { kube } = talosLab();
     for (const name of ['web-canary', 'web']) {
       await kubeApply(
         `/apis/apps/v1/namespaces/shop/deployments/${name}`,
@@ -689,9 +686,9 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.ok(proxmox!.cluster.guests.get(100)!.snapshots.some((snap) => snap.name === snapshot));
       assert.deepEqual(output('verify-release'), { public_url: `${stubs}/app`, error_rate: 0.002 });
       for (const release of ['web-canary', 'web']) {
-        assert.ok(kube!.requests.some((r) => r.method === 'PATCH' && r.path.includes(`/namespaces/shop/helmreleases/${release}`)), `HelmRelease ${release}`);
+        assert.ok(kube.requests.some((r) => r.method === 'PATCH' && r.path.includes(`/namespaces/shop/helmreleases/${release}`)), `HelmRelease ${release}`);
       }
-      assert.ok(kube!.requests.some((r) => r.path.includes('/deployments/web-canary/scale')), 'the canary scaled down');
+      assert.ok(kube.requests.some((r) => r.path.includes('/deployments/web-canary/scale')), 'the canary scaled down');
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
     }
@@ -819,11 +816,8 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     }
   });
 
-  it('the etcd backup: n8n execute takes a snapshot from the lab cluster and writes the dated and the latest file', async (t) => {
-    if (noTalosLab || !talos) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('the etcd backup: n8n execute takes a snapshot from the lab cluster and writes the dated and the latest file', async () => {
+    talosLab();
     // `n8n execute` is a second n8n on the same database: stop the server first. Fill Backup Settings as a user would.
     await n8n!.stop();
     const backup = structuredClone(byName('Cortex: etcd backup (backup-etcd-snapshot)'));
