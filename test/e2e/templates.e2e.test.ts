@@ -355,9 +355,26 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     return { talos, kube };
   }
 
-  /** What happened, for a failure message: the run, and every execution with its last node and error. */
-  async function diagnostics(runId: string): Promise<string> {
-    const current = (await service!.call('GET', `/v1/runs/${runId}`, { as: 'n8n-contractor' })).body;
+  /** The run as the service has it now. */
+  const runNow = async (runId: string) => (await service!.call('GET', `/v1/runs/${runId}`, { as: 'n8n-contractor' })).body;
+
+  /** The run once it no longer runs. */
+  const runEnded = (runId: string, timeoutMs: number) =>
+    eventually(async () => {
+      const current = await runNow(runId);
+      return current.status !== 'running' ? current : undefined;
+    }, timeoutMs, 500);
+
+  /** An Approval Gate's approval, once the gate has created it. */
+  const approvalCreated = (approvalId: string) =>
+    eventually(async () => {
+      const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
+      return got.status === 200 ? got.body : undefined;
+    }, 60_000, 200);
+
+  /** A run's test failure, with what happened appended: the run, and every execution with its last node and error. */
+  async function explained(error: unknown, runId: string): Promise<Error> {
+    const current = await runNow(runId);
     const lines = [`run: ${JSON.stringify({ status: current.status, error: current.error, phases: current.phases?.map((p: any) => [p.phase_id, p.status, p.error]), rollback: current.rollback })}`];
     for (const execution of n8n!.executions()) {
       const name = templates.find((t) => t.id === execution.workflowId)?.name ?? execution.workflowId;
@@ -373,7 +390,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       }
       lines.push(`execution ${execution.id} ${name} ${execution.status}: ${detail}`);
     }
-    return lines.join('\n');
+    return new Error(`${(error as Error).message}\n${lines.join('\n')}`, { cause: error });
   }
 
   const post = (path: string, body: unknown, headers: Record<string, string> = { [WEBHOOK_HEADER]: WEBHOOK_TOKEN }) =>
@@ -478,19 +495,19 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
 
     const run = await eventually(
       async () => {
-        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
+        const current = await runNow(accepted.run_id);
         return current.status === 'failed' && current.rollback && current.rollback.steps.every((s: { status: string }) => s.status !== 'pending') ? current : undefined;
       },
       240_000,
       500,
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await diagnostics(accepted.run_id)}`);
+    ).catch(async (error: unknown) => {
+      throw await explained(error, accepted.run_id);
     });
     timings['run → rolled back'] = Math.round(performance.now() - started);
     try {
       await checkRun(run, accepted.run_id, cluster, parameters.monitoring_node_ips);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
@@ -523,14 +540,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const accepted = (await reply.json()) as { run_id: string };
     assert.equal(reply.status, 202, JSON.stringify(accepted));
     try {
-      const run = await eventually(
-        async () => {
-          const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
-          return current.status !== 'running' ? current : undefined;
-        },
-        240_000,
-        500,
-      );
+      const run = await runEnded(accepted.run_id, 240_000);
       timings['build-k8s-cluster run'] = Math.round(performance.now() - started);
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
@@ -555,7 +565,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       const execution = await n8n!.waitFor('the build orchestrator finished', () => n8n!.executions(orchestrator.id).find((e) => e.status === 'success'), 60_000);
       assert.ok(n8n!.runData(execution.id).resultData.runData['Run Completed']);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
@@ -592,19 +602,13 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     assert.equal(accepted.concurrency_key, 'dr-failover:e2e-dr');
     try {
       const approvalId = `${accepted.run_id}-approve-failover`;
-      const approval = await eventually(async () => {
-        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
-        return got.status === 200 ? got.body : undefined;
-      }, 60_000, 200);
+      const approval = await approvalCreated(approvalId);
       assert.equal(approval.title, 'Fail e2e-dr over to site-b');
       assert.match(approval.description, /Prometheus alert PrimarySiteDown: site-a unreachable for 5m/);
       assert.match(approval.description, /HTTP 200/);
       const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver: 'olivia', decision: 'approve' } });
       assert.equal(decided.status, 200, decided.text);
-      const run = await eventually(async () => {
-        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
-        return current.status !== 'running' ? current : undefined;
-      }, 180_000, 500);
+      const run = await runEnded(accepted.run_id, 180_000);
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
       assert.deepEqual(output('declare-failover'), { primary_site_status: 'HTTP 200', approved_by: ['olivia'] });
@@ -623,7 +627,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       });
       assert.deepEqual(output('switch-traffic'), { public_hostname: `${VIP}:6443`, dr_ingress_ip: '127.0.0.40' });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
@@ -656,10 +660,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     assert.equal(accepted.concurrency_key, 'deploy:web:e2e');
     try {
       const approvalId = `${accepted.run_id}-approve-release`;
-      const approval = await eventually(async () => {
-        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
-        return got.status === 200 ? got.body : undefined;
-      }, 60_000, 200);
+      const approval = await approvalCreated(approvalId);
       assert.equal(approval.required_approvals, 2);
       assert.equal(approval.title, `Deploy web ${sha.slice(0, 12)} to e2e`);
       assert.ok(checkRunCalls >= 2, 'CI was polled until green');
@@ -667,10 +668,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
         const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver, decision: 'approve' } });
         assert.equal(decided.status, 200, decided.text);
       }
-      const run = await eventually(async () => {
-        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
-        return current.status !== 'running' ? current : undefined;
-      }, 180_000, 500);
+      const run = await runEnded(accepted.run_id, 180_000);
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
       const approved = output('build-and-approve');
@@ -690,7 +688,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       }
       assert.ok(kube.requests.some((r) => r.path.includes('/deployments/web-canary/scale')), 'the canary scaled down');
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
@@ -721,7 +719,6 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const accepted = (await reply.json()) as { run_id: string; concurrency_key: string };
     assert.equal(reply.status, 202, JSON.stringify(accepted));
     assert.equal(accepted.concurrency_key, `incident:e2e-prod:${node}`);
-    const runNow = async () => (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
     /** security-master's own tooling: claim its handoff for the phase and complete it with `result`. */
     const securityMaster = async (phaseId: string, result: Record<string, unknown>) => {
       const handoff = await eventually(async () => {
@@ -736,10 +733,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     /** The Approval Gate's approval, decided by the named approvers (the admin's decision API). */
     const approve = async (actionId: string, approvers: string[]) => {
       const approvalId = `${accepted.run_id}-${actionId}`;
-      const approval = await eventually(async () => {
-        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
-        return got.status === 200 ? got.body : undefined;
-      }, 60_000, 200);
+      const approval = await approvalCreated(approvalId);
       for (const approver of approvers) {
         const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver, decision: 'approve', comment: `e2e: ${actionId}` } });
         assert.equal(decided.status, 200, decided.text);
@@ -756,7 +750,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.match(containment.title, /^Contain 1 node\(s\) on e2e-prod$/);
 
       if (!lab) {
-        const run = await eventually(async () => ((await runNow()).status === 'failed' ? runNow() : undefined), 120_000, 500);
+        const run = await eventually(async () => ((await runNow(accepted.run_id)).status === 'failed' ? runNow(accepted.run_id) : undefined), 120_000, 500);
         assert.equal(run.phases.find((p: any) => p.phase_id === 'contain').error.code, 'contain_failed');
         assert.deepEqual(run.rollback.steps, [], 'containment is never rolled back');
         return;
@@ -769,7 +763,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
 
       const run = await eventually(
         async () => {
-          const current = await runNow();
+          const current = await runNow(accepted.run_id);
           return current.status !== 'running' && (current.status === 'completed' || current.rollback?.steps.every((st: { status: string }) => st.status !== 'pending')) ? current : undefined;
         },
         180_000,
@@ -812,7 +806,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       );
       assert.match(String(n8n!.runData(execution.id).resultData.error?.message), /failed: rejoin-cluster_failed .*; rollback failed$/);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
