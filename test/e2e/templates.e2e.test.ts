@@ -393,13 +393,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     return new Error(`${(error as Error).message}\n${lines.join('\n')}`, { cause: error });
   }
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = { [WEBHOOK_HEADER]: WEBHOOK_TOKEN }) =>
-    fetch(`${n8n!.baseUrl}/webhook/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+  const post = (path: string, body: unknown, headers: Record<string, string> = { [WEBHOOK_HEADER]: WEBHOOK_TOKEN }) => n8n!.callWebhook(path, body, headers);
 
   it('imports every template and lists it', () => {
     assert.equal(templates.length, 9);
