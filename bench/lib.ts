@@ -398,6 +398,40 @@ export function expectStatus(reply: HttpReply, status: number, what: string): an
   return reply.body.length > 0 ? JSON.parse(reply.body.toString('utf8')) : undefined;
 }
 
+/**
+ * One handoff through its lifecycle on `connection`: created by infrastructure-contractor for
+ * talos-contractor, then claimed and completed by talos-contractor. Returns its transitions (3).
+ */
+export async function handoffLifecycle(connection: Connection, port: number, taskId: string): Promise<number> {
+  const receiver = TOKENS['talos-contractor'];
+  const created = expectStatus(
+    await connection.request(
+      buildRequest('POST', '/v1/handoffs', {
+        token: TOKENS['infrastructure-contractor'],
+        body: {
+          from_contractor: 'infrastructure-contractor',
+          to_contractor: 'talos-contractor',
+          task_id: taskId,
+          data: { vm_ids: [101, 102] },
+          claim_timeout: 300,
+          completion_timeout: 600,
+        },
+        port,
+      }),
+    ),
+    201,
+    'create',
+  ) as { handoff_id: string };
+  const id = created.handoff_id;
+  const claimed = await connection.request(buildRequest('POST', `/v1/handoffs/${id}/claim`, { token: receiver, body: {}, port }));
+  if (claimed.status !== 200) expectStatus(claimed, 200, 'claim');
+  const done = await connection.request(
+    buildRequest('POST', `/v1/handoffs/${id}/complete`, { token: receiver, body: { result: { kubeconfig_ref: `k-${id.slice(-6)}` } }, port }),
+  );
+  if (done.status !== 200) expectStatus(done, 200, 'complete');
+  return 3;
+}
+
 // ---------------------------------------------------------------- child processes
 
 export interface ServerProcess {

@@ -4,10 +4,8 @@
 // the measured window. The service runs as a child process on a fresh SQLite file.
 
 import {
-  TOKENS,
-  buildRequest,
-  expectStatus,
   fmt,
+  handoffLifecycle,
   runLoad,
   startService,
   tempDir,
@@ -30,11 +28,6 @@ export const lifecycle: Benchmark = {
     try {
       service = await startService(`${dir.path}/cortex.sqlite`);
       const port = service.port;
-      const sender = TOKENS['infrastructure-contractor'];
-      const receiver = TOKENS['talos-contractor'];
-      const claim = (id: string) => buildRequest('POST', `/v1/handoffs/${id}/claim`, { token: receiver, body: {}, port });
-      const complete = (id: string) =>
-        buildRequest('POST', `/v1/handoffs/${id}/complete`, { token: receiver, body: { result: { kubeconfig_ref: `k-${id.slice(-6)}` } }, port });
       const result = await runLoad({
         port,
         connections: CLIENTS,
@@ -42,31 +35,7 @@ export const lifecycle: Benchmark = {
         durationMs: DURATION_MS,
         maxIterations: MAX_HANDOFFS,
         serverPid: service.pid,
-        iteration: async (connection, index) => {
-          const created = expectStatus(
-            await connection.request(
-              buildRequest('POST', '/v1/handoffs', {
-                token: sender,
-                body: {
-                  from_contractor: 'infrastructure-contractor',
-                  to_contractor: 'talos-contractor',
-                  task_id: `task-${index}`,
-                  data: { vm_ids: [101, 102] },
-                  claim_timeout: 300,
-                  completion_timeout: 600,
-                },
-                port,
-              }),
-            ),
-            201,
-            'create',
-          ) as { handoff_id: string };
-          const claimed = await connection.request(claim(created.handoff_id));
-          if (claimed.status !== 200) expectStatus(claimed, 200, 'claim');
-          const done = await connection.request(complete(created.handoff_id));
-          if (done.status !== 200) expectStatus(done, 200, 'complete');
-          return 3;
-        },
+        iteration: (connection, index) => handoffLifecycle(connection, port, `task-${index}`),
       });
       if (result.errors) throw new Error(`${result.errors} lifecycles failed: ${result.firstError}`);
       log(

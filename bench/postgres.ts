@@ -25,11 +25,9 @@ import { HandoffService } from '../service/src/domain/handoffs.ts';
 import { silentObserver, type Principal } from '../service/src/domain/principal.ts';
 import { PostgresStore } from '../service/src/store/postgres/postgres-store.ts';
 import {
-  TOKENS,
-  buildRequest,
   cpuSecondsOf,
-  expectStatus,
   fmt,
+  handoffLifecycle,
   machineBusySeconds,
   percentile,
   prng,
@@ -123,8 +121,6 @@ async function lifecycleRate(replicaCount: number, log: (line: string) => void):
   let replicas: ServerProcess[] = [];
   try {
     replicas = await startReplicas(schema, replicaCount, dir.path);
-    const sender = TOKENS['infrastructure-contractor'];
-    const receiver = TOKENS['talos-contractor'];
     const perReplica = Math.max(1, Math.round(CLIENTS / replicaCount));
     const busyAtStart = machineBusySeconds();
     const postgresAtStart = postgresCpuSeconds();
@@ -139,35 +135,7 @@ async function lifecycleRate(replicaCount: number, log: (line: string) => void):
           durationMs: DURATION_MS,
           maxIterations: MAX_HANDOFFS,
           serverPid: replica.pid,
-          iteration: async (connection, index) => {
-            const port = replica.port;
-            const created = expectStatus(
-              await connection.request(
-                buildRequest('POST', '/v1/handoffs', {
-                  token: sender,
-                  body: {
-                    from_contractor: 'infrastructure-contractor',
-                    to_contractor: 'talos-contractor',
-                    task_id: `task-${port}-${index}`,
-                    data: { vm_ids: [101, 102] },
-                    claim_timeout: 300,
-                    completion_timeout: 600,
-                  },
-                  port,
-                }),
-              ),
-              201,
-              'create',
-            ) as { handoff_id: string };
-            const id = created.handoff_id;
-            const claimed = await connection.request(buildRequest('POST', `/v1/handoffs/${id}/claim`, { token: receiver, body: {}, port }));
-            if (claimed.status !== 200) expectStatus(claimed, 200, 'claim');
-            const done = await connection.request(
-              buildRequest('POST', `/v1/handoffs/${id}/complete`, { token: receiver, body: { result: { kubeconfig_ref: `k-${id.slice(-6)}` } }, port }),
-            );
-            if (done.status !== 200) expectStatus(done, 200, 'complete');
-            return 3;
-          },
+          iteration: (connection, index) => handoffLifecycle(connection, replica.port, `task-${replica.port}-${index}`),
         }),
       ),
     );

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { launchChromium, type Chromium } from '../service/chromium.ts';
 import { freePort, startTestService, tokenFor, type TestService } from '../service/harness.ts';
-import { buildAndPack, N8n, n8nHome, outputItems } from './n8n.ts';
+import { buildAndPack, ended, N8n, n8nHome, outputItems } from './n8n.ts';
 
 const WORKFLOW = 'cortexE2eApprove1';
 const CREDENTIAL = 'cortexE2eCredApr1';
@@ -171,12 +171,7 @@ describe('inside real n8n: an Approval Gate approved by two approvers through th
   }
 
   it('the workflow pauses at the gate, both approvers approve on the page, and it continues on Approved', async () => {
-    const call = await fetch(`${n8n!.baseUrl}/webhook/${START_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ cluster: 'prod-eu', release: 'v2.4.0' }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const call = await n8n!.callWebhook(START_PATH, { cluster: 'prod-eu', release: 'v2.4.0' });
     assert.equal(call.status, 200, await call.text());
 
     const waiting = await n8n!.waitFor('the execution waiting at the gate', () => n8n!.executions(WORKFLOW).find((e) => e.status === 'waiting'), 60_000);
@@ -190,7 +185,7 @@ describe('inside real n8n: an Approval Gate approved by two approvers through th
 
     const done = await n8n!.waitFor(
       'the execution finished',
-      () => n8n!.executions(WORKFLOW).find((e) => e.id === waiting.id && e.status !== 'waiting' && e.status !== 'running' && e.status !== 'new'),
+      () => n8n!.executions(WORKFLOW).find((e) => e.id === waiting.id && ended(e)),
       90_000,
     );
     const run = n8n!.runData(done.id);

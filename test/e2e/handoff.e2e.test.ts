@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually, freePort, startTestService, tokenFor, type TestService } from '../service/harness.ts';
-import { buildAndPack, N8n, n8nHome, outputItems, RecordingProxy } from './n8n.ts';
+import { buildAndPack, ended, N8n, n8nHome, outputItems, RecordingProxy, stepTimings } from './n8n.ts';
 
 const WORKFLOW_A = 'cortexE2eSender01';
 const WORKFLOW_B = 'cortexE2eTalos001';
@@ -29,15 +29,7 @@ const CREDENTIAL_SENDER = 'cortexE2eCredN8n1';
 const CREDENTIAL_TALOS = 'cortexE2eCredTal1';
 const START_PATH = `cortex-e2e-${randomUUID().slice(0, 8)}`;
 
-const timings: Record<string, number> = {};
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await work();
-  } finally {
-    timings[name] = Math.round(performance.now() - started);
-  }
-}
+const { timings, timed } = stepTimings();
 
 function senderWorkflow() {
   const credentials = { cortexApi: { id: CREDENTIAL_SENDER, name: 'Cortex (n8n-contractor)' } };
@@ -248,16 +240,11 @@ describe('inside real n8n: a handoff created and awaited by one workflow, claime
     };
     const started = performance.now();
     const taskId = `build-k8s-${randomUUID().slice(0, 8)}`;
-    const call = await fetch(`${n8n!.baseUrl}/webhook/${START_PATH}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ task_id: taskId, cluster: 'prod', vm_ids: [201, 202, 203] }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const call = await n8n!.callWebhook(START_PATH, { task_id: taskId, cluster: 'prod', vm_ids: [201, 202, 203] });
     assert.equal(call.status, 200, await call.text());
 
     // A: finished (it was waiting in between; only the service's callback can resume it on "Completed").
-    const execA = await n8n!.waitFor('A finished', () => n8n!.executions(WORKFLOW_A).find((e) => e.status !== 'running' && e.status !== 'waiting' && e.status !== 'new'), 90_000);
+    const execA = await n8n!.waitFor('A finished', () => n8n!.executions(WORKFLOW_A).find(ended), 90_000);
     timings['webhook → A finished'] = Math.round(performance.now() - started);
     const runA = n8n!.runData(execA.id);
     assert.equal(execA.status, 'success', `A ended ${execA.status}: ${JSON.stringify(runA.resultData.error ?? {})}`);

@@ -120,6 +120,11 @@ export interface ExecutionRow {
   waitTill: string | null;
 }
 
+/** Whether an execution has ended (not new, running or waiting). */
+export function ended(execution: ExecutionRow): boolean {
+  return execution.status !== 'new' && execution.status !== 'running' && execution.status !== 'waiting';
+}
+
 /** Run data of a stored execution (IRunExecutionData, loosely typed). */
 export interface StoredRun {
   resultData: {
@@ -258,6 +263,16 @@ export class N8n {
       if (Date.now() > deadline) throw new Error(`n8n not ready within ${timeoutMs} ms:\n${tail(this.output)}`);
       await sleep(250);
     }
+  }
+
+  /** POSTs JSON to one of n8n's production webhooks (/webhook/<path>), bounded. */
+  callWebhook(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(`${this.baseUrl}/webhook/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
   }
 
   /** SIGTERM, then SIGKILL to the whole process group after `graceMs`. Safe to call twice. */
@@ -438,6 +453,20 @@ export class RecordingProxy {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** Wall time of a suite's named steps (printed after it): `timed(name, work)` records how long `work` took. */
+export function stepTimings(): { timings: Record<string, number>; timed: <T>(name: string, work: () => Promise<T>) => Promise<T> } {
+  const timings: Record<string, number> = {};
+  async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[name] = Math.round(performance.now() - started);
+    }
+  }
+  return { timings, timed };
 }
 
 function sleep(ms: number): Promise<void> {

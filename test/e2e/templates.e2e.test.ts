@@ -20,8 +20,8 @@
 //   step failed) and the infrastructure worker (which deletes the cloned VMs → step done); the
 //   orchestrator's execution ends with "Run … failed";
 // - build-k8s-cluster through to a completed run against the Proxmox simulator, the Talos simulator
-//   and its Kubernetes fake (fixed ports 50000 and 6443 on loopback addresses; skipped, saying why,
-//   when they are taken): VMs cloned, machine configs applied in maintenance mode from files, etcd
+//   and its Kubernetes fake (fixed ports 50000 and 6443 on loopback addresses; the tests that need
+//   the lab fail, saying why, when they are taken: never skipped, so CI cannot pass without them): VMs cloned, machine configs applied in maintenance mode from files, etcd
 //   bootstrapped, health, kubeconfig and etcd snapshot written, Flux and metrics-server applied, the
 //   API's /readyz checked;
 // - dr-failover from an Alertmanager PrimarySiteDown alert (another alert is ignored) to a completed
@@ -60,7 +60,7 @@ import { KubernetesFake } from '../simulators/kubernetes/server.ts';
 import { ProxmoxSimulator, DEFAULT_TOKENS } from '../simulators/proxmox/server.ts';
 import { createCa, issueCert } from '../simulators/talos/pki.ts';
 import { TalosSimulator } from '../simulators/talos/simulator.ts';
-import { buildAndPack, N8n, n8nHome, REPO } from './n8n.ts';
+import { buildAndPack, N8n, n8nHome, REPO, stepTimings } from './n8n.ts';
 
 const TEMPLATES = join(REPO, 'templates', 'n8n');
 /** The Talos lab: machines in maintenance mode on .11–.14 and the endpoint on .10, all on Talos's port 50000 (the templates give addresses without ports). */
@@ -90,15 +90,7 @@ function settingsValue(template: TemplateFile): { value: string } {
   return (settings.parameters.assignments as { assignments: Array<{ value: string }> }).assignments[0]!;
 }
 
-const timings: Record<string, number> = {};
-async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await work();
-  } finally {
-    timings[name] = Math.round(performance.now() - started);
-  }
-}
+const { timings, timed } = stepTimings();
 
 describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'cortex-e2e-templates-'));
@@ -357,9 +349,32 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     return out;
   }
 
-  /** What happened, for a failure message: the run, and every execution with its last node and error. */
-  async function diagnostics(runId: string): Promise<string> {
-    const current = (await service!.call('GET', `/v1/runs/${runId}`, { as: 'n8n-contractor' })).body;
+  /** The Talos lab, for a test that needs it; when it could not start, the test fails saying why (a skip would let CI pass without it). */
+  function talosLab(): { talos: TalosSimulator; kube: KubernetesFake } {
+    if (!talos || !kube) assert.fail(`${noTalosLab ?? 'the Talos lab is not running'}; free those addresses and ports to run this test`);
+    return { talos, kube };
+  }
+
+  /** The run as the service has it now. */
+  const runNow = async (runId: string) => (await service!.call('GET', `/v1/runs/${runId}`, { as: 'n8n-contractor' })).body;
+
+  /** The run once it no longer runs. */
+  const runEnded = (runId: string, timeoutMs: number) =>
+    eventually(async () => {
+      const current = await runNow(runId);
+      return current.status !== 'running' ? current : undefined;
+    }, timeoutMs, 500);
+
+  /** An Approval Gate's approval, once the gate has created it. */
+  const approvalCreated = (approvalId: string) =>
+    eventually(async () => {
+      const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
+      return got.status === 200 ? got.body : undefined;
+    }, 60_000, 200);
+
+  /** A run's test failure, with what happened appended: the run, and every execution with its last node and error. */
+  async function explained(error: unknown, runId: string): Promise<Error> {
+    const current = await runNow(runId);
     const lines = [`run: ${JSON.stringify({ status: current.status, error: current.error, phases: current.phases?.map((p: any) => [p.phase_id, p.status, p.error]), rollback: current.rollback })}`];
     for (const execution of n8n!.executions()) {
       const name = templates.find((t) => t.id === execution.workflowId)?.name ?? execution.workflowId;
@@ -375,16 +390,10 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       }
       lines.push(`execution ${execution.id} ${name} ${execution.status}: ${detail}`);
     }
-    return lines.join('\n');
+    return new Error(`${(error as Error).message}\n${lines.join('\n')}`, { cause: error });
   }
 
-  const post = (path: string, body: unknown, headers: Record<string, string> = { [WEBHOOK_HEADER]: WEBHOOK_TOKEN }) =>
-    fetch(`${n8n!.baseUrl}/webhook/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
+  const post = (path: string, body: unknown, headers: Record<string, string> = { [WEBHOOK_HEADER]: WEBHOOK_TOKEN }) => n8n!.callWebhook(path, body, headers);
 
   it('imports every template and lists it', () => {
     assert.equal(templates.length, 9);
@@ -480,27 +489,24 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
 
     const run = await eventually(
       async () => {
-        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
+        const current = await runNow(accepted.run_id);
         return current.status === 'failed' && current.rollback && current.rollback.steps.every((s: { status: string }) => s.status !== 'pending') ? current : undefined;
       },
       240_000,
       500,
-    ).catch(async (error: Error) => {
-      throw new Error(`${error.message}\n${await diagnostics(accepted.run_id)}`);
+    ).catch(async (error: unknown) => {
+      throw await explained(error, accepted.run_id);
     });
     timings['run → rolled back'] = Math.round(performance.now() - started);
     try {
       await checkRun(run, accepted.run_id, cluster, parameters.monitoring_node_ips);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
-  it('build-k8s-cluster: VMs cloned, Talos configured in maintenance mode, etcd bootstrapped, healthy, kubeconfig, Flux, metrics-server and a first snapshot; the API answers; the run completes', async (t) => {
-    if (noTalosLab || !talos || !kube) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('build-k8s-cluster: VMs cloned, Talos configured in maintenance mode, etcd bootstrapped, healthy, kubeconfig, Flux, metrics-server and a first snapshot; the API answers; the run completes', async () => {
+    const { talos, kube } = talosLab();
     const cluster = `k8s${Date.now().toString(36).slice(-5)}`;
     const files = join(work, 'n8n-user', '.n8n-files');
     const configDir = join(files, 'talos', cluster);
@@ -528,14 +534,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const accepted = (await reply.json()) as { run_id: string };
     assert.equal(reply.status, 202, JSON.stringify(accepted));
     try {
-      const run = await eventually(
-        async () => {
-          const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
-          return current.status !== 'running' ? current : undefined;
-        },
-        240_000,
-        500,
-      );
+      const run = await runEnded(accepted.run_id, 240_000);
       timings['build-k8s-cluster run'] = Math.round(performance.now() - started);
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
@@ -560,15 +559,12 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       const execution = await n8n!.waitFor('the build orchestrator finished', () => n8n!.executions(orchestrator.id).find((e) => e.status === 'success'), 60_000);
       assert.ok(n8n!.runData(execution.id).resultData.runData['Run Completed']);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
-  it('dr-failover: an Alertmanager PrimarySiteDown alert, on-call approves, primary VMs fenced, standby started, the DR cluster and its critical workload ready, the public endpoint answers; the run completes', async (t) => {
-    if (noTalosLab || !talos || !kube) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('dr-failover: an Alertmanager PrimarySiteDown alert, on-call approves, primary VMs fenced, standby started, the DR cluster and its critical workload ready, the public endpoint answers; the run completes', async () => {
+    const { talos } = talosLab();
     mkdirSync(join(work, 'n8n-user', '.n8n-files', 'talos', 'e2e-prod'), { recursive: true });
     // The replicated backup the DR site recovers from: build-k8s-cluster's snapshot as e2e-prod's latest.
     // The lab's etcd already runs, so the worker takes the site as a warm standby and uploads nothing.
@@ -576,7 +572,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const initial = readdirSync(backups).find((f) => f.endsWith('-etcd-initial.snapshot'));
     assert.ok(initial, 'build-k8s-cluster wrote its initial snapshot');
     copyFileSync(join(backups, initial), join(backups, 'e2e-prod-latest.snapshot'));
-    const etcdLooks = () => talos!.calls.filter((c) => c.method === 'ServiceList' && c.node === TALOS_IPS[0]).length;
+    const etcdLooks = () => talos.calls.filter((c) => c.method === 'ServiceList' && c.node === TALOS_IPS[0]).length;
     const etcdLooksBefore = etcdLooks();
     await kubeApply('/api/v1/namespaces/shop', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n');
     await kubeApply(
@@ -600,19 +596,13 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     assert.equal(accepted.concurrency_key, 'dr-failover:e2e-dr');
     try {
       const approvalId = `${accepted.run_id}-approve-failover`;
-      const approval = await eventually(async () => {
-        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
-        return got.status === 200 ? got.body : undefined;
-      }, 60_000, 200);
+      const approval = await approvalCreated(approvalId);
       assert.equal(approval.title, 'Fail e2e-dr over to site-b');
       assert.match(approval.description, /Prometheus alert PrimarySiteDown: site-a unreachable for 5m/);
       assert.match(approval.description, /HTTP 200/);
       const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver: 'olivia', decision: 'approve' } });
       assert.equal(decided.status, 200, decided.text);
-      const run = await eventually(async () => {
-        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
-        return current.status !== 'running' ? current : undefined;
-      }, 180_000, 500);
+      const run = await runEnded(accepted.run_id, 180_000);
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
       assert.deepEqual(output('declare-failover'), { primary_site_status: 'HTTP 200', approved_by: ['olivia'] });
@@ -622,7 +612,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.equal(proxmox!.cluster.guests.get(101)!.status, 'running');
       // The snapshot was read and a recovery tried; the DR node's etcd already ran, so nothing was uploaded.
       assert.ok(etcdLooks() > etcdLooksBefore, 'the recovery looked at the DR node\'s etcd');
-      assert.ok(!talos!.calls.some((c) => c.method === 'EtcdRecover'), 'no snapshot is uploaded over a running etcd');
+      assert.ok(!talos.calls.some((c) => c.method === 'EtcdRecover'), 'no snapshot is uploaded over a running etcd');
       assert.deepEqual(output('restore-cluster'), {
         dr_cluster_endpoint: `https://${VIP}:6443`,
         dr_ingress_ip: '127.0.0.40',
@@ -631,15 +621,12 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       });
       assert.deepEqual(output('switch-traffic'), { public_hostname: `${VIP}:6443`, dr_ingress_ip: '127.0.0.40' });
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
-  it('app-deployment-pipeline: a signed GitHub push to main, CI polled until green, two approvals, canary and promotion through Flux, the edge LB snapshotted, the 5xx ratio watched; the run completes', async (t) => {
-    if (noTalosLab || !talos || !kube) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('app-deployment-pipeline: a signed GitHub push to main, CI polled until green, two approvals, canary and promotion through Flux, the edge LB snapshotted, the 5xx ratio watched; the run completes', async () => {
+    const { kube } = talosLab();
     for (const name of ['web-canary', 'web']) {
       await kubeApply(
         `/apis/apps/v1/namespaces/shop/deployments/${name}`,
@@ -667,10 +654,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     assert.equal(accepted.concurrency_key, 'deploy:web:e2e');
     try {
       const approvalId = `${accepted.run_id}-approve-release`;
-      const approval = await eventually(async () => {
-        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
-        return got.status === 200 ? got.body : undefined;
-      }, 60_000, 200);
+      const approval = await approvalCreated(approvalId);
       assert.equal(approval.required_approvals, 2);
       assert.equal(approval.title, `Deploy web ${sha.slice(0, 12)} to e2e`);
       assert.ok(checkRunCalls >= 2, 'CI was polled until green');
@@ -678,10 +662,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
         const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver, decision: 'approve' } });
         assert.equal(decided.status, 200, decided.text);
       }
-      const run = await eventually(async () => {
-        const current = (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
-        return current.status !== 'running' ? current : undefined;
-      }, 180_000, 500);
+      const run = await runEnded(accepted.run_id, 180_000);
       assert.equal(run.status, 'completed', JSON.stringify(run.error));
       const output = (id: string) => run.phases.find((p: { phase_id: string }) => p.phase_id === id).output;
       const approved = output('build-and-approve');
@@ -697,11 +678,11 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.ok(proxmox!.cluster.guests.get(100)!.snapshots.some((snap) => snap.name === snapshot));
       assert.deepEqual(output('verify-release'), { public_url: `${stubs}/app`, error_rate: 0.002 });
       for (const release of ['web-canary', 'web']) {
-        assert.ok(kube!.requests.some((r) => r.method === 'PATCH' && r.path.includes(`/namespaces/shop/helmreleases/${release}`)), `HelmRelease ${release}`);
+        assert.ok(kube.requests.some((r) => r.method === 'PATCH' && r.path.includes(`/namespaces/shop/helmreleases/${release}`)), `HelmRelease ${release}`);
       }
-      assert.ok(kube!.requests.some((r) => r.path.includes('/deployments/web-canary/scale')), 'the canary scaled down');
+      assert.ok(kube.requests.some((r) => r.path.includes('/deployments/web-canary/scale')), 'the canary scaled down');
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
@@ -732,7 +713,6 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     const accepted = (await reply.json()) as { run_id: string; concurrency_key: string };
     assert.equal(reply.status, 202, JSON.stringify(accepted));
     assert.equal(accepted.concurrency_key, `incident:e2e-prod:${node}`);
-    const runNow = async () => (await service!.call('GET', `/v1/runs/${accepted.run_id}`, { as: 'n8n-contractor' })).body;
     /** security-master's own tooling: claim its handoff for the phase and complete it with `result`. */
     const securityMaster = async (phaseId: string, result: Record<string, unknown>) => {
       const handoff = await eventually(async () => {
@@ -747,10 +727,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
     /** The Approval Gate's approval, decided by the named approvers (the admin's decision API). */
     const approve = async (actionId: string, approvers: string[]) => {
       const approvalId = `${accepted.run_id}-${actionId}`;
-      const approval = await eventually(async () => {
-        const got = await service!.call('GET', `/v1/approvals/${approvalId}`);
-        return got.status === 200 ? got.body : undefined;
-      }, 60_000, 200);
+      const approval = await approvalCreated(approvalId);
       for (const approver of approvers) {
         const decided = await service!.call('POST', `/v1/approvals/${approvalId}/decisions`, { body: { approver, decision: 'approve', comment: `e2e: ${actionId}` } });
         assert.equal(decided.status, 200, decided.text);
@@ -767,7 +744,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       assert.match(containment.title, /^Contain 1 node\(s\) on e2e-prod$/);
 
       if (!lab) {
-        const run = await eventually(async () => ((await runNow()).status === 'failed' ? runNow() : undefined), 120_000, 500);
+        const run = await eventually(async () => ((await runNow(accepted.run_id)).status === 'failed' ? runNow(accepted.run_id) : undefined), 120_000, 500);
         assert.equal(run.phases.find((p: any) => p.phase_id === 'contain').error.code, 'contain_failed');
         assert.deepEqual(run.rollback.steps, [], 'containment is never rolled back');
         return;
@@ -780,7 +757,7 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
 
       const run = await eventually(
         async () => {
-          const current = await runNow();
+          const current = await runNow(accepted.run_id);
           return current.status !== 'running' && (current.status === 'completed' || current.rollback?.steps.every((st: { status: string }) => st.status !== 'pending')) ? current : undefined;
         },
         180_000,
@@ -823,15 +800,12 @@ describe('the workflow templates inside real n8n', { timeout: 900_000 }, () => {
       );
       assert.match(String(n8n!.runData(execution.id).resultData.error?.message), /failed: rejoin-cluster_failed .*; rollback failed$/);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await diagnostics(accepted.run_id)}`, { cause: error });
+      throw await explained(error, accepted.run_id);
     }
   });
 
-  it('the etcd backup: n8n execute takes a snapshot from the lab cluster and writes the dated and the latest file', async (t) => {
-    if (noTalosLab || !talos) {
-      t.skip(noTalosLab ?? 'no Talos lab');
-      return;
-    }
+  it('the etcd backup: n8n execute takes a snapshot from the lab cluster and writes the dated and the latest file', async () => {
+    talosLab();
     // `n8n execute` is a second n8n on the same database: stop the server first. Fill Backup Settings as a user would.
     await n8n!.stop();
     const backup = structuredClone(byName('Cortex: etcd backup (backup-etcd-snapshot)'));

@@ -13,37 +13,14 @@
 // its contractor (Create + Wait) and marked done / failed → Stop and Error with the outcome.
 
 import { readFileSync } from 'node:fs';
+// The seed's definition format is the service's (it validates them on POST /v1/definitions).
+import type { DefinitionPhase, WorkflowDefinition as Definition } from '../../../service/src/domain/types.ts';
 import { WorkflowBuilder, type NodeSpec, type WorkflowMeta } from './builder.ts';
 import {
   expr, handoff, ifTrue, loop, noOp, onErrorOutput, respond, set, splitOut, sticky, stopAndError, switchOn, tmpl,
 } from './nodes.ts';
 
-export interface DefinitionAction {
-  action_id: string;
-  action: string;
-  parameters?: Record<string, unknown>;
-  timeout?: number;
-  on_error?: string;
-}
-
-export interface DefinitionPhase {
-  phase_id: string;
-  phase_name?: string;
-  contractor: string;
-  actions: DefinitionAction[];
-  timeout?: number;
-  handoff_to?: string;
-  handoff_data?: string[];
-  rollback?: DefinitionAction[];
-}
-
-export interface Definition {
-  workflow_id: string;
-  workflow_name: string;
-  contractors: string[];
-  phases: DefinitionPhase[];
-  rollback_procedure?: { phases: string[] };
-}
+export type { Definition };
 
 export function loadDefinition(workflowId: string): Definition {
   return JSON.parse(readFileSync(new URL(`../../definitions/${workflowId}.json`, import.meta.url), 'utf8')) as Definition;
@@ -414,10 +391,18 @@ function rollbackContractors(definition: Definition): string[] {
 
 // ------------------------------------------------------------------ trigger helpers
 
-/** The manual trigger every seed workflow has: POST /webhook/cortex/<workflow_id> {parameters} (the dispatcher forwards /webhook/workflow-trigger here). */
-export function manualTrigger(b: WorkflowBuilder, workflowId: string, webhookNode: (name: string, path: string) => NodeSpec): string {
+/**
+ * The manual trigger every seed workflow has: POST /webhook/cortex/<workflow_id> {parameters} (the dispatcher forwards
+ * /webhook/workflow-trigger here). `givenCode`: the parameters as given, an expression (default: the body's parameters).
+ */
+export function manualTrigger(
+  b: WorkflowBuilder,
+  workflowId: string,
+  webhookNode: (name: string, path: string) => NodeSpec,
+  givenCode = '$json.body?.parameters ?? {}',
+): string {
   const hook = b.add(webhookNode('Manual Trigger', `cortex/${workflowId}`));
-  const given = b.add(set('Manual Parameters', [['given', 'object', expr('$json.body?.parameters ?? {}')]]));
+  const given = b.add(set('Manual Parameters', [['given', 'object', expr(givenCode)]]));
   b.connect(hook, given);
   return given;
 }

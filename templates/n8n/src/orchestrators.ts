@@ -392,9 +392,7 @@ export function securityIncidentResponse(): WorkflowBuilder {
     definition,
     meta: { id: 'CortexSecIncident', name: 'Cortex: Security Incident Response', file: 'security-incident-response.json' },
     triggers: (b) => {
-      const manualHook = b.add(hook('Manual Trigger', `cortex/${definition.workflow_id}`));
-      const manual = b.add(set('Manual Parameters', [['given', 'object', expr(`Object.assign({ incident_id: ${incidentId}, alert_source: 'manual' }, $json.body?.parameters ?? {})`)]]));
-      b.connect(manualHook, manual);
+      const manual = manualTrigger(b, definition.workflow_id, hook, `Object.assign({ incident_id: ${incidentId}, alert_source: 'manual' }, $json.body?.parameters ?? {})`);
       const alert = b.add(webhook('Security Alert', 'security-alert'));
       const critical = b.add(ifTrue('Critical?', "String($json.body?.priority ?? $json.body?.severity ?? '').toLowerCase() === 'critical'"));
       const ignored = b.add(
