@@ -27,13 +27,14 @@ const NODE = 'Handoff';
 const TYPE = 'n8n-nodes-cortex.handoff';
 
 /** Credential ids: one per contractor, the admin, and one that goes through the proxy (as infra). */
-const CREDENTIAL: Record<ContractorName | 'admin' | 'proxy', string> = {
+const CREDENTIAL: Record<ContractorName | 'admin' | 'proxy' | 'down', string> = {
   'infrastructure-contractor': '1',
   'talos-contractor': '2',
   'n8n-contractor': '3',
   'security-master': '4',
   admin: '5',
   proxy: '6',
+  down: '7',
 };
 
 let service: TestService;
@@ -123,7 +124,10 @@ before(async () => {
   const credential = (who: keyof typeof CREDENTIAL) => ({
     id: CREDENTIAL[who],
     name: `Cortex (${who})`,
-    data: { url: who === 'proxy' ? proxy.url : service.url, token: tokenFor(who === 'proxy' ? INFRA : who) },
+    data: {
+      url: who === 'proxy' ? proxy.url : who === 'down' ? 'http://127.0.0.1:1' : service.url,
+      token: tokenFor(who === 'proxy' || who === 'down' ? INFRA : who),
+    },
   });
   engine = createEngine({
     nodeTypes: [Handoff, FixtureEcho],
@@ -277,6 +281,17 @@ describe('Handoff: create', () => {
     succeeded(second);
     assert.equal(first.jsonOf(NODE)[0]?.handoff_id, second.jsonOf(NODE)[0]?.handoff_id);
     assert.equal((await handoffsOfTask(taskId)).length, 3);
+  });
+});
+
+describe('Handoff: an unreachable service', () => {
+  it('names the address and keeps the token out of the error', async () => {
+    const result = await run(handoffNode({ resource: 'handoff', operation: 'get', handoffId: 'hof_missing' }, 'down'));
+    assert.equal(result.status, 'error');
+    assert.equal(result.error!.name, 'NodeApiError');
+    assert.match(result.error!.message, /Cannot reach the Cortex service at http:\/\/127\.0\.0\.1:1/);
+    const seen = JSON.stringify(result.error, Object.getOwnPropertyNames(result.error)) + JSON.stringify((result.error as { cause?: unknown }).cause ?? null);
+    assert.ok(!seen.includes(tokenFor(INFRA)), 'the bearer token is not in the error');
   });
 });
 
