@@ -102,7 +102,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
     try {
       await this.helpers.httpRequest({ method: 'POST', url: notifyUrl, body: { event: 'approval.requested', ...notification }, json: true });
     } catch (error) {
-      throw new NodeApiError(this.getNode(), error as JsonObject, {
+      // Only the message (a code would make n8n swap our message for a generic one): the raw HTTP error carries
+      // the request body with the approvers' links.
+      throw new NodeApiError(this.getNode(), { message: (error as Error).message ?? String(error) } as JsonObject, {
         message: `Could not notify the approvers through ${notifyUrl}`,
         description: `The approval ${String(approval.approval_id)} was created and stays open until its deadline. ${(error as Error).message}`,
         itemIndex: 0,

@@ -60,9 +60,9 @@ export async function cortexRequest<T = IDataObject>(context: CortexContext, req
   try {
     response = (await context.helpers.httpRequestWithAuthentication.call(context, 'cortexApi', options)) as typeof response;
   } catch (error) {
-    // Only the message and code: the raw HTTP error carries the request, Authorization header included.
-    const { message, code } = error as { message?: string; code?: string };
-    throw new NodeApiError(context.getNode(), { message: message ?? String(error), ...(code ? { code } : {}) } as JsonObject, {
+    // Only the message (a code would make n8n swap our message for a generic one): the raw HTTP error carries
+    // the request, Authorization header included.
+    throw new NodeApiError(context.getNode(), { message: (error as Error).message ?? String(error) } as JsonObject, {
       message: `Cannot reach the Cortex service at ${baseUrl}`,
       description: (error as Error).message,
       ...(request.itemIndex !== undefined ? { itemIndex: request.itemIndex } : {}),

@@ -285,4 +285,14 @@ describe('Approval Gate', () => {
     assert.equal(badNotifyUrl.error?.message, 'Notify URL must be an http(s) URL');
     assert.equal(await countApprovals(), approvalsBefore, 'no approval was created');
   });
+
+  it('a Notify URL that cannot be reached: a NodeApiError naming it, without the approvers\' signed links', async () => {
+    const down = 'http://127.0.0.1:1/notify';
+    const result = await engine.run(gateWorkflow({ options: { notifyUrl: down } }), ITEM);
+    assert.equal(result.status, 'error');
+    assert.equal(result.error?.name, 'NodeApiError');
+    assert.equal(result.error?.message, `Could not notify the approvers through ${down}`);
+    const seen = JSON.stringify(result.error, Object.getOwnPropertyNames(result.error));
+    assert.doesNotMatch(seen, /[?&]sig=/, 'no signed approver link in the error');
+  });
 });
