@@ -529,9 +529,10 @@ describe('Proxmox node on the n8n engine', () => {
         operation: 'clone',
         vmId: id(9000),
         cloneName: 'dry',
-        cloudInit: { sshKeys: SSH_KEYS[0] },
+        cloudInit: { sshKeys: SSH_KEYS[0], cipassword: 'dry-s3cret' },
         options: { dryRun: true },
       });
+      assert.doesNotMatch(JSON.stringify(clone), /dry-s3cret/);
       assert.equal(clone?.dryRun, true);
       assert.equal(clone?.method, 'POST');
       assert.equal(clone?.path, '/api2/json/nodes/pve1/qemu/9000/clone');
@@ -539,7 +540,7 @@ describe('Proxmox node on the n8n engine', () => {
       assert.deepEqual((clone?.followUp as IDataObject[])[0], {
         method: 'PUT',
         path: `/api2/json/nodes/pve1/qemu/${clone?.vmid}/config`,
-        body: { sshkeys: encodeURIComponent(SSH_KEYS[0]!) },
+        body: { cipassword: '**********', sshkeys: encodeURIComponent(SSH_KEYS[0]!) },
       });
       const [del] = await ok({ resource: 'vm', operation: 'delete', node: 'pve1', vmId: id(100), options: { dryRun: true } });
       assert.deepEqual(del, { dryRun: true, vmid: 100, node: 'pve1', method: 'DELETE', path: '/api2/json/nodes/pve1/qemu/100', body: {}, query: { purge: '1', 'destroy-unreferenced-disks': '0' } });

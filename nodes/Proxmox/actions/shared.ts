@@ -215,12 +215,21 @@ export interface PlannedRequest {
 }
 
 /** A dry run's answer: the request(s) that would be sent, nothing sent. */
+/** Parameters that carry a password (cloud-init's, a container's root password): masked in planned requests, as Proxmox masks them in a config. */
+const SECRET_PARAMS = ['cipassword', 'password'];
+
+function shownParams(params: ApiParams = {}): Record<string, string> {
+  const out = cleanParams(params);
+  for (const key of SECRET_PARAMS) if (out[key] !== undefined) out[key] = '**********';
+  return out;
+}
+
 export function dryRun(requests: PlannedRequest[], extra: IDataObject = {}): IDataObject {
   const [first, ...rest] = requests.map((r) => ({
     method: r.method,
     path: `/api2/json${r.path}`,
-    body: r.method === 'GET' || r.method === 'DELETE' ? {} : cleanParams(r.params ?? {}),
-    ...(r.method === 'GET' || r.method === 'DELETE' ? { query: cleanParams(r.params ?? {}) } : {}),
+    body: r.method === 'GET' || r.method === 'DELETE' ? {} : shownParams(r.params),
+    ...(r.method === 'GET' || r.method === 'DELETE' ? { query: shownParams(r.params) } : {}),
   }));
   return { dryRun: true, ...extra, ...first, ...(rest.length ? { followUp: rest } : {}) };
 }

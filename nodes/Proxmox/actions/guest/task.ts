@@ -29,10 +29,8 @@ export async function guestTask(
   const resolved = typeof spec === 'function' ? await spec(ref, s) : spec;
   const path = guestPath(ref, resolved.suffix);
   const base = { vmid: ref.vmid, node: ref.node, ...(resolved.extra ?? {}) };
-  if (s.dryRun) return dryRun([{ method: resolved.method, path, ...(resolved.params ? { params: resolved.params } : {}) }], base);
-  const outcome = await ctx.client.runTask(
-    { method: resolved.method, path, guest: ref, ...(resolved.params ? { params: resolved.params } : {}), ...(resolved.alreadyDone ? { alreadyDone: resolved.alreadyDone } : {}) },
-    s,
-  );
+  const request = { method: resolved.method, path, ...(resolved.params ? { params: resolved.params } : {}) };
+  if (s.dryRun) return dryRun([request], base);
+  const outcome = await ctx.client.runTask({ ...request, guest: ref, ...(resolved.alreadyDone ? { alreadyDone: resolved.alreadyDone } : {}) }, s);
   return taskOutput(outcome, base);
 }
