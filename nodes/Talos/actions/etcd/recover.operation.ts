@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { status } from '@grpc/grpc-js';
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { BootWait, Session } from '../session.ts';
 import { forOperation, items } from '../common.ts';
@@ -105,7 +106,7 @@ async function waitForEtcd(this: IExecuteFunctions, itemIndex: number, client: T
   const seen = (etcd: { state: string; healthy: boolean; message: string } | undefined): boolean => {
     const line = etcd ? `etcd ${etcd.state}${etcd.healthy ? ' (healthy)' : ''}: ${etcd.message}` : 'etcd not started yet';
     if (progress.at(-1) !== line) progress.push(line);
-    if (etcd?.state === 'Failed') throw new TalosApiError(`etcd did not recover from the snapshot: ${etcd.message}`, { code: 9, method: 'Bootstrap', endpoint: client.endpoint, node: call.node });
+    if (etcd?.state === 'Failed') throw new TalosApiError(`etcd did not recover from the snapshot: ${etcd.message}`, { code: status.FAILED_PRECONDITION, method: 'Bootstrap', endpoint: client.endpoint, node: call.node });
     return etcd?.state === 'Running' && etcd.healthy;
   };
   try {
